@@ -1,0 +1,139 @@
+# inlet: events from a product's other tools, verified, mapped with CEL and published to
+# NATS JetStream. `make help` lists the targets.
+
+# Image the operator and the ingress run from.
+IMG ?= inlet:dev
+
+# The Kubernetes version of the local control plane; it matches client-go in go.mod.
+KUBE_VERSION ?= v1.37.2
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+GOBIN ?= $(shell go env GOPATH)/bin
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRDs and RBAC from the Go markers.
+	"$(CONTROLLER_GEN)" rbac:roleName=operator crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: controller-gen ## Generate the DeepCopy methods.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: verify-generated
+verify-generated: manifests generate ## Fail when generated files are not committed as generated.
+	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
+
+.PHONY: test
+test: manifests generate fmt vet control-plane ## Run all tests against a real kube-apiserver, etcd and NATS (builds them on first use).
+	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./... -count=1 $(TEST_ARGS)
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+FUZZTIME ?= 20000x
+.PHONY: fuzz
+fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions each, or a duration such as 30s).
+	@hack/fuzz.sh $(FUZZTIME)
+
+.PHONY: bench
+bench: ## Run the benchmarks and print the figures docs/benchmarks.md records.
+	go test ./ingress/... -run '^$$' -bench . -benchmem -count=1 $(BENCH_ARGS)
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the inlet binary into bin/.
+	go build -o bin/inlet ./cmd/inlet
+
+.PHONY: run
+run: control-plane ## Run inlet locally: control plane, CRDs and the samples.
+	go run ./cmd/inlet cluster --samples config/samples
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize ## Install the CRDs into the cluster in ~/.kube/config (or KUBECONFIG).
+	"$(KUSTOMIZE)" build config/crd | $(KUBECTL) apply -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Remove the CRDs from the cluster.
+	"$(KUSTOMIZE)" build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy the operator to the cluster.
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=$(IMG)
+	"$(KUSTOMIZE)" build config/default | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Remove the operator from the cluster.
+	"$(KUSTOMIZE)" build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Dependencies
+
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p "$(LOCALBIN)"
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+# kubectl: the one on PATH, else the one built with the control plane.
+KUBECTL ?= $(shell command -v kubectl || echo "$(CONTROL_PLANE)/kubectl")
+
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.3
+
+# The control plane (etcd, kube-apiserver, kubectl) is built from Go modules by hack/,
+# once per version, into the user's cache, outside the clone.
+CONTROL_PLANE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/inlet/control-plane-$(KUBE_VERSION)
+
+.PHONY: control-plane
+control-plane: ## Build etcd, kube-apiserver and kubectl from Go modules (first time: ~15 min on 2 cores).
+	@KUBE_VERSION=$(KUBE_VERSION) INLET_ASSETS_DIR="$(CONTROL_PLANE)" hack/build-control-plane.sh >/dev/null
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
+$(KUSTOMIZE): $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+# go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist
+# $1 - target path with name of binary
+# $2 - package url which can be installed
+# $3 - specific version of package
+define go-install-tool
+@[ -f "$(1)-$(3)" ] && [ "$$(readlink -- "$(1)" 2>/dev/null)" = "$$(realpath -- "$(1)-$(3)")" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Downloading $${package}" ;\
+rm -f "$(1)" ;\
+GOBIN="$(LOCALBIN)" go install $${package} ;\
+mv "$(LOCALBIN)/$$(basename "$(1)")" "$(1)-$(3)" ;\
+} ;\
+ln -sf "$$(realpath -- "$(1)-$(3)")" "$(1)"
+endef

@@ -1,0 +1,54 @@
+package v1alpha1
+
+// Condition types. Every kind reports ConditionReady; a SourceEnvironment also reports
+// the other three so that `kubectl describe` says which part is not working.
+const (
+	// ConditionReady is True when the resource is fully working: a Source is valid, a
+	// SourceEnvironment receives and publishes events, an EventMapping is compiled and
+	// live in its SourceEnvironment's ingress.
+	ConditionReady = "Ready"
+
+	// ConditionIngressAvailable is True when the SourceEnvironment's ingress has at
+	// least one ready replica.
+	ConditionIngressAvailable = "IngressAvailable"
+
+	// ConditionStreamsReady is True when the JetStream streams the SourceEnvironment
+	// publishes to exist with the configuration the operator wants.
+	ConditionStreamsReady = "StreamsReady"
+
+	// ConditionIdempotencyWithinBudget is False when the keys the duplicate window holds
+	// (event rate × window) exceed the operator's memory budget for them.
+	ConditionIdempotencyWithinBudget = "IdempotencyWithinBudget"
+)
+
+// Condition reasons. A reason is a single CamelCase word that says why a condition has
+// its status; the condition's message says what to do about it.
+const (
+	// ReasonReady says the resource works.
+	ReasonReady = "Ready"
+	// ReasonReconciling says the operator is still bringing the resource up.
+	ReasonReconciling = "Reconciling"
+	// ReasonInvalidExpression says a CEL expression does not compile; the message names
+	// the field and the position.
+	ReasonInvalidExpression = "InvalidExpression"
+	// ReasonInvalidSpec says the spec is inconsistent in a way the schema cannot catch.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonSourceNotFound says the referenced Source does not exist.
+	ReasonSourceNotFound = "SourceNotFound"
+	// ReasonSourceEnvironmentNotFound says the referenced SourceEnvironment does not exist.
+	ReasonSourceEnvironmentNotFound = "SourceEnvironmentNotFound"
+	// ReasonSecretNotFound says a referenced Secret, or a key in it, does not exist.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonNATSUnavailable says NATS JetStream cannot be reached.
+	ReasonNATSUnavailable = "NATSUnavailable"
+	// ReasonStreamsReady says the streams exist as configured.
+	ReasonStreamsReady = "StreamsReady"
+	// ReasonDeploymentUnavailable says the ingress Deployment has no ready replica.
+	ReasonDeploymentUnavailable = "DeploymentUnavailable"
+	// ReasonDeploymentAvailable says the ingress Deployment has a ready replica.
+	ReasonDeploymentAvailable = "DeploymentAvailable"
+	// ReasonWithinBudget says the duplicate window holds fewer keys than the budget.
+	ReasonWithinBudget = "WithinBudget"
+	// ReasonOverBudget says the duplicate window holds more keys than the budget.
+	ReasonOverBudget = "OverBudget"
+)

@@ -1,0 +1,261 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Defaults the operator and the ingress apply when a field is left unset.
+const (
+	// DefaultIdempotencyWindow is how long a key is remembered when spec.idempotency
+	// sets no window, as Knock does.
+	DefaultIdempotencyWindow = "24h"
+	// DefaultActionStream is the JetStream stream actions are published to.
+	DefaultActionStream = "INLET_ACTIONS"
+	// DefaultLogStream is the JetStream stream event and action logs are written to.
+	DefaultLogStream = "INLET_LOGS"
+	// DefaultLogRetention is how long event and action logs are kept.
+	DefaultLogRetention = "168h"
+	// DefaultMaxBodySize is the largest request body the ingress accepts.
+	DefaultMaxBodySize = "1Mi"
+)
+
+// SourceEnvironmentSpec wires a Source to one environment.
+type SourceEnvironmentSpec struct {
+	// sourceRef names the Source, in the same namespace, whose events this environment
+	// receives.
+	// +required
+	SourceRef LocalObjectReference `json:"sourceRef"`
+
+	// environment is the notification environment the events belong to, such as
+	// development or production. It is part of the subjects actions are published on
+	// (inlet.actions.<environment>.<action>).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Environment string `json:"environment"`
+
+	// signingSecretRefs are the Secrets holding the provider's signing secret, or the
+	// token a header must carry for sources that sign nothing. Every one is tried, so
+	// list the old and new secret together while rotating. Required for stripe, clerk
+	// and workos sources and for http sources whose verification uses a secret.
+	// +optional
+	// +kubebuilder:validation:MaxItems=4
+	// +listType=atomic
+	SigningSecretRefs []SecretKeyReference `json:"signingSecretRefs,omitempty"`
+
+	// variables are made available to CEL expressions as vars.<name>; a variable may
+	// come from a Secret. Never log or publish a secret variable.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=map
+	// +listMapKey=name
+	Variables []Variable `json:"variables,omitempty"`
+
+	// idempotency controls de-duplication of repeated deliveries of one event.
+	// +optional
+	Idempotency IdempotencySpec `json:"idempotency,omitzero"`
+
+	// identifyUsers turns identify calls from CDP sources (Segment, RudderStack, Jitsu,
+	// Freshpaint, PostHog $identify) into identifyUser actions without a mapping, with
+	// name, email, avatar and phone mapped and the other traits kept as properties.
+	// Defaults to false.
+	// +optional
+	IdentifyUsers bool `json:"identifyUsers,omitempty"`
+
+	// ingress configures the pods that receive this environment's events.
+	// +optional
+	Ingress IngressSpec `json:"ingress,omitzero"`
+
+	// publish says where actions and logs go. Unset fields take the operator's defaults.
+	// +optional
+	Publish PublishSpec `json:"publish,omitzero"`
+}
+
+// Variable is a named value for CEL expressions, given inline or read from a Secret.
+// +kubebuilder:validation:XValidation:rule="has(self.value) != has(self.secretKeyRef)",message="set exactly one of value and secretKeyRef"
+type Variable struct {
+	// name is how expressions refer to the variable: vars.<name>.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
+	Name string `json:"name"`
+
+	// value is the variable's value.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Value *string `json:"value,omitempty"`
+
+	// secretKeyRef reads the value from a Secret in the same namespace.
+	// +optional
+	SecretKeyRef *SecretKeyReference `json:"secretKeyRef,omitempty"`
+}
+
+// IdempotencySpec controls de-duplication. A repeated delivery of an event with the same
+// idempotency key within the window publishes no new actions.
+type IdempotencySpec struct {
+	// enabled turns de-duplication on. Defaults to true.
+	// +optional
+	// +kubebuilder:default:=true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// window is how long a key is remembered: the JetStream duplicate window. It costs
+	// NATS memory for every key held (event rate × window, about 130 MB per million
+	// keys). Between 1m and 168h (7 days); defaults to 24h.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('168h')",message="window must be between 1m and 168h"
+	Window *metav1.Duration `json:"window,omitempty"`
+}
+
+// IngressSpec configures the ingress pods.
+type IngressSpec struct {
+	// replicas is the number of ingress pods. When unset, the operator starts one and
+	// then leaves the count to whoever scales the Deployment (an autoscaler).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// resources are the ingress container's requests and limits. Defaults to requests of
+	// 50m CPU and 64Mi memory and a 256Mi memory limit.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// maxBodySize is the largest request body accepted; larger ones get 413. Defaults to
+	// 1Mi.
+	// +optional
+	MaxBodySize *resource.Quantity `json:"maxBodySize,omitempty"`
+}
+
+// PublishSpec says where actions and logs are published.
+type PublishSpec struct {
+	// natsURL is the NATS server to publish to, such as nats://nats.nats:4222. Defaults
+	// to the operator's --nats-url.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^(nats|tls|ws|wss)://`
+	NATSURL string `json:"natsURL,omitempty"`
+
+	// credentialsSecretRef names a Secret key holding a NATS credentials file (.creds).
+	// +optional
+	CredentialsSecretRef *SecretKeyReference `json:"credentialsSecretRef,omitempty"`
+
+	// actionStream is the JetStream stream actions are published to. Defaults to
+	// INLET_ACTIONS.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
+	ActionStream string `json:"actionStream,omitempty"`
+
+	// logStream is the JetStream stream event and action logs are written to. Defaults
+	// to INLET_LOGS.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
+	LogStream string `json:"logStream,omitempty"`
+
+	// logRetention is how long event and action logs are kept. Defaults to 168h.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	LogRetention *metav1.Duration `json:"logRetention,omitempty"`
+}
+
+// SourceEnvironmentStatus is the observed state of a SourceEnvironment.
+type SourceEnvironmentStatus struct {
+	// observedGeneration is the generation of the spec this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions say whether events are received and published (Ready) and which
+	// part is not working when they are not.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=32
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// endpoint is the URL senders post events to. For sources that sign nothing it ends
+	// in a token path segment, shown here as {token}; the token is in
+	// endpointTokenSecretRef.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// endpointTokenSecretRef names the Secret holding the unguessable endpoint token
+	// for sources that sign nothing. Delete the Secret to rotate the token.
+	// +optional
+	EndpointTokenSecretRef *SecretKeyReference `json:"endpointTokenSecretRef,omitempty"`
+
+	// readyReplicas is the number of ingress pods ready to receive events.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// mappings is the number of EventMappings compiled and live for this environment.
+	// +optional
+	Mappings int32 `json:"mappings,omitempty"`
+
+	// eventsReceived counts the events accepted since the ingress started.
+	// +optional
+	EventsReceived int64 `json:"eventsReceived,omitempty"`
+
+	// actionsPublished counts the actions published since the ingress started.
+	// +optional
+	ActionsPublished int64 `json:"actionsPublished,omitempty"`
+
+	// lastEventTime is when the last event was accepted.
+	// +optional
+	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
+
+	// idempotencyKeysHeld estimates the keys the duplicate window holds (event rate ×
+	// window).
+	// +optional
+	IdempotencyKeysHeld int64 `json:"idempotencyKeysHeld,omitempty"`
+}
+
+// SourceEnvironment wires a Source to one environment: its signing secrets, idempotency,
+// ingress pods and where actions are published. The operator runs an ingress for it and
+// reports the endpoint to send events to.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=srcenv;senv,categories=inlet
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.spec.sourceRef.name`
+// +kubebuilder:printcolumn:name="Environment",type=string,JSONPath=`.spec.environment`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.status.endpoint`
+// +kubebuilder:printcolumn:name="Mappings",type=integer,JSONPath=`.status.mappings`
+// +kubebuilder:printcolumn:name="Events",type=integer,JSONPath=`.status.eventsReceived`
+// +kubebuilder:printcolumn:name="Actions",type=integer,JSONPath=`.status.actionsPublished`
+// +kubebuilder:printcolumn:name="Last Event",type=date,JSONPath=`.status.lastEventTime`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SourceEnvironment struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitzero"`
+
+	// spec wires the Source to its environment.
+	// +required
+	Spec SourceEnvironmentSpec `json:"spec"`
+
+	// status is what the operator and the ingress observed.
+	// +optional
+	Status SourceEnvironmentStatus `json:"status,omitzero"`
+}
+
+// SourceEnvironmentList is a list of SourceEnvironments.
+// +kubebuilder:object:root=true
+type SourceEnvironmentList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitzero"`
+	Items           []SourceEnvironment `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SourceEnvironment{}, &SourceEnvironmentList{})
+}

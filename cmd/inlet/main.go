@@ -1,0 +1,37 @@
+// Command inlet is the one binary of inlet: the operator, the ingress, the local run and
+// the CLI for people. `inlet --help` lists the commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "inlet:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "inlet",
+		Short: "Events from your product's other tools, verified, mapped with CEL and published to NATS JetStream",
+		Long: `inlet receives webhooks from Stripe, Clerk, WorkOS, Segment and any HTTP sender,
+verifies them, maps them to actions with CEL, and publishes the actions to NATS
+JetStream exactly once. Sources, SourceEnvironments and EventMappings are Kubernetes
+resources.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newClusterCommand())
+	return root
+}

@@ -1,0 +1,17 @@
+// Package controllers holds the reconcilers that turn Sources, SourceEnvironments and
+// EventMappings into running ingress workloads, JetStream streams and honest status.
+package controllers
+
+// The operator's permissions, generated into config/rbac/role.yaml by `make manifests`.
+// The operator grants each ingress a namespaced Role for exactly what its pods read, so
+// it needs the right to create Roles for those resources too.
+//
+// +kubebuilder:rbac:groups=inlet.dev,resources=sources;sourceenvironments;eventmappings,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=inlet.dev,resources=sources/status;sourceenvironments/status;eventmappings/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=inlet.dev,resources=sources/finalizers;sourceenvironments/finalizers;eventmappings/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -1,0 +1,76 @@
+// Package testenv starts the real kube-apiserver and etcd that tests run against,
+// through controller-runtime's envtest, with inlet's CRDs installed.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	inletv1alpha1 "inlet.dev/inlet/api/v1alpha1"
+)
+
+// Env is a running control plane with a client for it.
+type Env struct {
+	*envtest.Environment
+	Config *rest.Config
+	Client client.Client
+	Scheme *k8sruntime.Scheme
+}
+
+// RepoRoot is the repository's root folder, found from this file's location.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Scheme returns a scheme with the built-in types and inlet's.
+func Scheme() *k8sruntime.Scheme {
+	s := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := inletv1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs
+// from config/crd/bases. `make test` builds the binaries and sets the variable.
+func Start() (*Env, error) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, which builds etcd and kube-apiserver from Go modules and points envtest at them")
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start control plane from %s: %w", assets, err)
+	}
+	scheme := Scheme()
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return &Env{Environment: env, Config: cfg, Client: c, Scheme: scheme}, nil
+}
+
+// GroupVersionKind is a shorthand for inlet kinds in tests.
+func GroupVersionKind(kind string) schema.GroupVersionKind {
+	return inletv1alpha1.GroupVersion.WithKind(kind)
+}

@@ -1,0 +1,334 @@
+// Package config compiles inlet's resources into the immutable snapshot the ingress
+// serves from: for each SourceEnvironment, its verifier, its CEL programs, and its
+// EventMappings indexed by event type. The operator compiles with the same code to
+// validate, so a mapping the operator reports Ready is exactly what the ingress runs.
+//
+// Building never fails as a whole: a resource that does not compile is reported in
+// Snapshot.Problems and skipped, and never takes the others down.
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress/celext"
+	"inlet.dev/inlet/ingress/verify"
+)
+
+// EndpointTokenKey is the key of the endpoint token in its Secret.
+const EndpointTokenKey = "token"
+
+// EndpointTokenSecretName is the name of the Secret holding a SourceEnvironment's
+// endpoint token, for sources that sign nothing.
+func EndpointTokenSecretName(sourceEnvironment string) string {
+	return sourceEnvironment + "-endpoint-token"
+}
+
+// Inputs are the resources an ingress serves: SourceEnvironments with the Sources,
+// EventMappings and Secrets they refer to. Objects of other namespaces than their
+// referrer are ignored.
+type Inputs struct {
+	Sources            []v1alpha1.Source
+	SourceEnvironments []v1alpha1.SourceEnvironment
+	EventMappings      []v1alpha1.EventMapping
+	Secrets            []corev1.Secret
+}
+
+// Problem is a resource that could not be compiled, with the reason and message its
+// Ready condition should carry.
+type Problem struct {
+	Kind       string
+	Object     types.NamespacedName
+	Generation int64
+	Reason     string
+	Message    string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s %s: %s: %s", p.Kind, p.Object, p.Reason, p.Message)
+}
+
+// Snapshot is a compiled, immutable configuration. It is safe for concurrent use.
+type Snapshot struct {
+	environments map[types.NamespacedName]*Environment
+	// Problems lists the resources that were skipped, in a stable order.
+	Problems []Problem
+	// Built is when the snapshot was compiled.
+	Built time.Time
+}
+
+// Environment is one compiled SourceEnvironment: everything the data path needs for an
+// event sent to its endpoint.
+type Environment struct {
+	// Key is the SourceEnvironment's namespace and name.
+	Key types.NamespacedName
+	// Generation is the SourceEnvironment's metadata.generation.
+	Generation int64
+	// Environment is spec.environment (production, development, ...).
+	Environment string
+	// Source is the Source's name, and SourceType its type.
+	Source     string
+	SourceType v1alpha1.SourceType
+
+	// Verifier checks every request's authenticity.
+	Verifier verify.Verifier
+	// EndpointToken is the token the endpoint's URL must carry; empty for sources that
+	// sign their requests.
+	EndpointToken string
+	// UsesEndpointToken says the source signs nothing and needs EndpointToken.
+	UsesEndpointToken bool
+
+	// IdempotencyEnabled and IdempotencyWindow control de-duplication.
+	IdempotencyEnabled bool
+	IdempotencyWindow  time.Duration
+	// IdentifyUsers turns CDP identify calls into identifyUser actions.
+	IdentifyUsers bool
+	// MaxBodySize is the largest request body accepted, in bytes.
+	MaxBodySize int64
+	// ActionStream and LogStream are the JetStream streams published to.
+	ActionStream string
+	LogStream    string
+	// Vars are the variables CEL sees as vars; secret values among them.
+	Vars map[string]string
+
+	// HTTP holds the compiled expressions of an http source; nil for built-in types.
+	HTTP *HTTPPrograms
+
+	mappings map[string][]*Mapping
+	count    int
+}
+
+// HTTPPrograms are the compiled expressions of an http Source.
+type HTTPPrograms struct {
+	Preprocess     *celext.Program
+	EventType      *celext.Program
+	IdempotencyKey *celext.Program
+	UserID         *celext.Program
+}
+
+// Mapping is one compiled EventMapping.
+type Mapping struct {
+	Name       string
+	Generation int64
+	EventType  string
+	When       *celext.Program
+	// Actions are in publishing order (v1alpha1.ActionOrder), stable for equal kinds.
+	Actions []Action
+}
+
+// Action is one compiled action of a mapping.
+type Action struct {
+	Kind v1alpha1.ActionKind
+	// Position is the action's index in spec.actions; it is part of the message id, so
+	// reordering a mapping's actions re-keys them.
+	Position int
+	// Literals are the action's literal names: workflow, collection, audience.
+	Literals map[string]string
+	// Fields are the action's CEL fields, in v1alpha1.Action.Expressions order.
+	Fields []Field
+}
+
+// Field is one compiled CEL field of an action.
+type Field struct {
+	Name     string
+	Program  *celext.Program
+	Required bool
+}
+
+// Lookup returns the compiled SourceEnvironment, or nil when there is none (or it was
+// skipped for a problem).
+func (s *Snapshot) Lookup(key types.NamespacedName) *Environment {
+	if s == nil {
+		return nil
+	}
+	return s.environments[key]
+}
+
+// Environments returns the compiled SourceEnvironments in name order.
+func (s *Snapshot) Environments() []*Environment {
+	out := make([]*Environment, 0, len(s.environments))
+	for _, e := range s.environments {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b *Environment) int {
+		return cmp.Or(cmp.Compare(a.Key.Namespace, b.Key.Namespace), cmp.Compare(a.Key.Name, b.Key.Name))
+	})
+	return out
+}
+
+// Mappings returns the mappings for an event type, in name order. The lookup is a map
+// access: its cost does not grow with the number of mappings installed.
+func (e *Environment) Mappings(eventType string) []*Mapping {
+	return e.mappings[eventType]
+}
+
+// MappingCount is the number of compiled mappings.
+func (e *Environment) MappingCount() int { return e.count }
+
+// Build compiles the inputs. It never fails as a whole: what cannot be compiled is
+// listed in Problems and left out.
+func Build(in Inputs) *Snapshot {
+	env, err := celext.NewEnv()
+	if err != nil {
+		// The environment is built from code alone; failing here is a programming error
+		// that every test would catch.
+		panic(fmt.Sprintf("build CEL environment: %v", err))
+	}
+	b := &builder{
+		env:      env,
+		sources:  map[types.NamespacedName]*v1alpha1.Source{},
+		secrets:  map[types.NamespacedName]*corev1.Secret{},
+		snapshot: &Snapshot{environments: map[types.NamespacedName]*Environment{}, Built: time.Now()},
+	}
+	for i := range in.Sources {
+		s := &in.Sources[i]
+		b.sources[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}] = s
+	}
+	for i := range in.Secrets {
+		s := &in.Secrets[i]
+		b.secrets[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}] = s
+	}
+	for i := range in.SourceEnvironments {
+		se := &in.SourceEnvironments[i]
+		key := types.NamespacedName{Namespace: se.Namespace, Name: se.Name}
+		e, problem := b.environment(se)
+		if problem != nil {
+			problem.Kind, problem.Object, problem.Generation = "SourceEnvironment", key, se.Generation
+			b.snapshot.Problems = append(b.snapshot.Problems, *problem)
+			continue
+		}
+		b.snapshot.environments[key] = e
+	}
+	for i := range in.EventMappings {
+		m := &in.EventMappings[i]
+		key := types.NamespacedName{Namespace: m.Namespace, Name: m.Spec.SourceEnvironmentRef.Name}
+		report := func(reason, msg string) {
+			b.snapshot.Problems = append(b.snapshot.Problems, Problem{
+				Kind: "EventMapping", Object: types.NamespacedName{Namespace: m.Namespace, Name: m.Name},
+				Generation: m.Generation, Reason: reason, Message: msg,
+			})
+		}
+		compiled, err := CompileMapping(env, m)
+		if err != nil {
+			report(v1alpha1.ReasonInvalidExpression, err.Error())
+			continue
+		}
+		e := b.snapshot.environments[key]
+		if e == nil {
+			report(v1alpha1.ReasonSourceEnvironmentNotFound, fmt.Sprintf("SourceEnvironment %q is not served: it does not exist or is not ready", key.Name))
+			continue
+		}
+		e.mappings[m.Spec.EventType] = append(e.mappings[m.Spec.EventType], compiled)
+		e.count++
+	}
+	for _, e := range b.snapshot.environments {
+		for _, ms := range e.mappings {
+			slices.SortFunc(ms, func(a, b *Mapping) int { return cmp.Compare(a.Name, b.Name) })
+		}
+	}
+	slices.SortFunc(b.snapshot.Problems, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
+	})
+	return b.snapshot
+}
+
+type builder struct {
+	env      *cel.Env
+	sources  map[types.NamespacedName]*v1alpha1.Source
+	secrets  map[types.NamespacedName]*corev1.Secret
+	snapshot *Snapshot
+}
+
+// secretValue reads one key of a Secret, trimming the trailing newline that files
+// turned into Secrets often carry.
+func (b *builder) secretValue(namespace string, ref v1alpha1.SecretKeyReference) (string, error) {
+	key := cmp.Or(ref.Key, "secret")
+	s := b.secrets[types.NamespacedName{Namespace: namespace, Name: ref.Name}]
+	if s == nil {
+		return "", fmt.Errorf("Secret %q not found", ref.Name)
+	}
+	if v, ok := s.Data[key]; ok {
+		return strings.TrimRight(string(v), "\r\n"), nil
+	}
+	if v, ok := s.StringData[key]; ok {
+		return strings.TrimRight(v, "\r\n"), nil
+	}
+	return "", fmt.Errorf("Secret %q has no key %q", ref.Name, key)
+}
+
+func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Problem) {
+	ns := se.Namespace
+	src := b.sources[types.NamespacedName{Namespace: ns, Name: se.Spec.SourceRef.Name}]
+	if src == nil {
+		return nil, &Problem{Reason: v1alpha1.ReasonSourceNotFound, Message: fmt.Sprintf("Source %q not found", se.Spec.SourceRef.Name)}
+	}
+	var secrets []string
+	for _, ref := range se.Spec.SigningSecretRefs {
+		v, err := b.secretValue(ns, ref)
+		if err != nil {
+			return nil, &Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: "signingSecretRefs: " + err.Error()}
+		}
+		secrets = append(secrets, v)
+	}
+	vars := make(map[string]string, len(se.Spec.Variables))
+	for _, v := range se.Spec.Variables {
+		switch {
+		case v.Value != nil:
+			vars[v.Name] = *v.Value
+		case v.SecretKeyRef != nil:
+			val, err := b.secretValue(ns, *v.SecretKeyRef)
+			if err != nil {
+				return nil, &Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: fmt.Sprintf("variables[%s]: %v", v.Name, err)}
+			}
+			vars[v.Name] = val
+		}
+	}
+	e := &Environment{
+		Key:                types.NamespacedName{Namespace: ns, Name: se.Name},
+		Generation:         se.Generation,
+		Environment:        se.Spec.Environment,
+		Source:             src.Name,
+		SourceType:         src.Spec.Type,
+		UsesEndpointToken:  src.Spec.UsesEndpointToken(),
+		IdempotencyEnabled: se.Spec.IdempotencyEnabled(),
+		IdempotencyWindow:  se.Spec.IdempotencyWindow(),
+		IdentifyUsers:      se.Spec.IdentifyUsers,
+		MaxBodySize:        se.Spec.MaxBodySize(),
+		ActionStream:       se.Spec.ActionStream(),
+		LogStream:          se.Spec.LogStream(),
+		Vars:               vars,
+		mappings:           map[string][]*Mapping{},
+	}
+	if e.UsesEndpointToken {
+		token, err := b.secretValue(ns, v1alpha1.SecretKeyReference{Name: EndpointTokenSecretName(se.Name), Key: EndpointTokenKey})
+		if err != nil {
+			return nil, &Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: "endpoint token: " + err.Error()}
+		}
+		if len(token) < 22 { // 128 bits in base64url
+			return nil, &Problem{Reason: v1alpha1.ReasonInvalidSpec, Message: "endpoint token is shorter than 128 bits"}
+		}
+		e.EndpointToken = token
+	}
+	v, httpPrograms, err := b.verifier(src, secrets)
+	if err != nil {
+		var ce *celext.CompileError
+		if errors.As(err, &ce) {
+			return nil, &Problem{Reason: v1alpha1.ReasonInvalidExpression, Message: fmt.Sprintf("Source %q: %v", src.Name, err)}
+		}
+		return nil, &Problem{Reason: v1alpha1.ReasonInvalidSpec, Message: err.Error()}
+	}
+	if cv, ok := v.(*celVerifier); ok {
+		cv.vars = vars
+	}
+	e.Verifier, e.HTTP = v, httpPrograms
+	return e, nil
+}

@@ -9,7 +9,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 func main() {
@@ -32,6 +35,16 @@ resources.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newClusterCommand())
+	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand())
+	root.AddCommand(newLogCommands()...)
 	return root
+}
+
+// newLogger returns the structured logger every command uses: JSON lines, or
+// human-readable lines with debug detail when verbose.
+func newLogger(verbose bool) logr.Logger {
+	if verbose {
+		return zap.New(zap.UseDevMode(true), zap.Level(zapcore.DebugLevel))
+	}
+	return zap.New(zap.Level(zapcore.InfoLevel))
 }

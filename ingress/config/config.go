@@ -97,6 +97,8 @@ type Environment struct {
 	// ActionStream and LogStream are the JetStream streams published to.
 	ActionStream string
 	LogStream    string
+	// LogRetention is how long event and action logs are kept.
+	LogRetention time.Duration
 	// Vars are the variables CEL sees as vars; secret values among them.
 	Vars map[string]string
 
@@ -305,6 +307,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		MaxBodySize:        se.Spec.MaxBodySize(),
 		ActionStream:       se.Spec.ActionStream(),
 		LogStream:          se.Spec.LogStream(),
+		LogRetention:       se.Spec.LogRetention(),
 		Vars:               vars,
 		mappings:           map[string][]*Mapping{},
 	}
@@ -331,4 +334,22 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 	}
 	e.Verifier, e.HTTP = v, httpPrograms
 	return e, nil
+}
+
+// StreamNeeds are the JetStream streams a set of SourceEnvironments publishes to: for
+// each action stream the longest duplicate window asked of it, for each log stream the
+// longest retention.
+type StreamNeeds struct {
+	ActionStreams map[string]time.Duration
+	LogStreams    map[string]time.Duration
+}
+
+// Streams returns the streams the snapshot's SourceEnvironments publish to.
+func (s *Snapshot) Streams() StreamNeeds {
+	needs := StreamNeeds{ActionStreams: map[string]time.Duration{}, LogStreams: map[string]time.Duration{}}
+	for _, e := range s.environments {
+		needs.ActionStreams[e.ActionStream] = max(needs.ActionStreams[e.ActionStream], e.IdempotencyWindow)
+		needs.LogStreams[e.LogStream] = max(needs.LogStreams[e.LogStream], e.LogRetention)
+	}
+	return needs
 }

@@ -51,7 +51,9 @@ func tokenSecret(sourceEnvironment string) corev1.Secret {
 	}
 }
 
-func key(name string) types.NamespacedName { return types.NamespacedName{Namespace: "default", Name: name} }
+func key(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: "default", Name: name}
+}
 
 func TestSamplesCompile(t *testing.T) {
 	snap := config.Build(sampleInputs(t))

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress"
+	"inlet.dev/inlet/ingress/jetstream"
+)
+
+type logOptions struct {
+	natsURL   string
+	namespace string
+	stream    string
+	limit     int
+	follow    bool
+	output    string
+}
+
+func newLogCommands() []*cobra.Command {
+	return []*cobra.Command{
+		newLogCommand("events", "List the latest events a SourceEnvironment received", true),
+		newLogCommand("actions", "List the latest actions a SourceEnvironment published", false),
+	}
+}
+
+func newLogCommand(use, short string, events bool) *cobra.Command {
+	o := logOptions{}
+	cmd := &cobra.Command{
+		Use:   use + " SOURCE_ENVIRONMENT",
+		Short: short,
+		Long: short + ` from the event and action log stream in NATS JetStream:
+time, type, idempotency key, verification, idempotency, actions, status and error.`,
+		Example: fmt.Sprintf("  inlet %s stripe-production\n  inlet %s stripe-production --follow\n  inlet %s stripe-production -o json", use, use, use),
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), cmd.OutOrStdout(), args[0], events)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.natsURL, "nats-url", "nats://127.0.0.1:4222", "the NATS server holding the log stream")
+	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment")
+	f.StringVar(&o.stream, "stream", v1alpha1.DefaultLogStream, "the log stream")
+	f.IntVar(&o.limit, "limit", 20, "how many of the latest records to show")
+	f.BoolVar(&o.follow, "follow", false, "keep printing new records as they arrive")
+	f.StringVarP(&o.output, "output", "o", "table", "table or json (one JSON object per line)")
+	return cmd
+}
+
+func (o *logOptions) run(ctx context.Context, out io.Writer, name string, events bool) error {
+	if o.output != "table" && o.output != "json" {
+		return fmt.Errorf("--output is table or json, not %q", o.output)
+	}
+	client, err := jetstream.Connect(ctx, o.natsURL, jetstream.WithName("inlet-cli"))
+	if err != nil {
+		return fmt.Errorf("connect to %s (is inlet running?): %w", o.natsURL, err)
+	}
+	defer client.Close()
+	filter := jetstream.ActionLogFilter(o.namespace, name)
+	if events {
+		filter = jetstream.EventLogFilter(o.namespace, name)
+	}
+	msgs, err := client.LastMessages(ctx, o.stream, filter, o.limit)
+	if err != nil {
+		return err
+	}
+	p := newRecordPrinter(out, o.output, events)
+	for _, m := range msgs {
+		p.print(m.Data)
+	}
+	p.flush()
+	if len(msgs) == 0 && !o.follow && o.output == "table" {
+		fmt.Fprintf(out, "no %s recorded yet for %s/%s\n", map[bool]string{true: "events", false: "actions"}[events], o.namespace, name)
+	}
+	if !o.follow {
+		return nil
+	}
+	cons, err := client.JetStream().OrderedConsumer(ctx, o.stream, natsjs.OrderedConsumerConfig{
+		FilterSubjects: []string{filter}, DeliverPolicy: natsjs.DeliverNewPolicy,
+	})
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	go func() { <-ctx.Done(); it.Stop() }()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			return nil
+		}
+		p.print(msg.Data())
+		p.flush()
+	}
+}
+
+type recordPrinter struct {
+	out    io.Writer
+	json   bool
+	events bool
+	tw     *tabwriter.Writer
+	header bool
+}
+
+func newRecordPrinter(out io.Writer, output string, events bool) *recordPrinter {
+	return &recordPrinter{out: out, json: output == "json", events: events, tw: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
+}
+
+func (p *recordPrinter) print(data []byte) {
+	if p.json {
+		fmt.Fprintln(p.out, strings.TrimSpace(string(data)))
+		return
+	}
+	if !p.header {
+		p.header = true
+		if p.events {
+			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tKEY\tVERIFIED\tIDEMPOTENT\tACTIONS\tSTATUS\tERROR")
+		} else {
+			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tMAPPING\tACTION\tSUBJECT\tSEQ\tSTATUS\tERROR")
+		}
+	}
+	if p.events {
+		var r ingress.EventRecord
+		if json.Unmarshal(data, &r) != nil {
+			return
+		}
+		fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%t\t%t\t%d\t%s\t%s\n", r.Time.Local().Format(time.TimeOnly), r.ID, dash(r.Type),
+			dash(short(r.IdempotencyKey, 28)), r.Verified, r.Idempotent, r.Actions, r.Status, dash(short(r.Error, 60)))
+		return
+	}
+	var r ingress.ActionRecord
+	if json.Unmarshal(data, &r) != nil {
+		return
+	}
+	seq := "-"
+	if r.Sequence > 0 {
+		seq = strconv.FormatUint(r.Sequence, 10)
+	}
+	fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.TimeOnly), r.EventID, dash(r.Mapping), dash(r.Action),
+		dash(r.Subject), seq, r.Status, dash(short(r.Error, 60)))
+}
+
+func (p *recordPrinter) flush() { _ = p.tw.Flush() }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func short(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	sampleevents "inlet.dev/inlet/config/samples/events"
+	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/sign"
+)
+
+type sendOptions struct {
+	sourceEnvironment string
+	sample            string
+	file              string
+	data              string
+	headers           []string
+	dir               string
+	dataDir           string
+	url               string
+	namespace         string
+	unsigned          bool
+}
+
+func newSendCommand() *cobra.Command {
+	o := sendOptions{}
+	cmd := &cobra.Command{
+		Use:   "send",
+		Short: "Send an event to a SourceEnvironment, signed exactly as its provider signs",
+		Long: `send posts a sample or a given payload to a SourceEnvironment's endpoint, signed with
+its signing secret the way the provider does (Stripe-Signature, Svix headers,
+WorkOS-Signature, X-Signature, the http source's HMAC or Standard Webhooks scheme, or
+its header token), so you can try mappings without the provider. It reads the
+SourceEnvironment, its Source and Secrets from the manifests in --dir, as inlet dev
+serves them.`,
+		Example: `  inlet send --source-environment stripe-production --sample customer.subscription.created
+  inlet send --source-environment clerk-production --file user.json
+  inlet send --source-environment github-development --sample issues.assigned`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), cmd.OutOrStdout()) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.sourceEnvironment, "source-environment", "e", "", "the SourceEnvironment to send to (required)")
+	f.StringVar(&o.sample, "sample", "", "send the sample payload of this event type (see config/samples/events)")
+	f.StringVarP(&o.file, "file", "f", "", "send this payload file")
+	f.StringVarP(&o.data, "data", "d", "", "send this payload")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "an extra header, 'Name: value' (repeatable)")
+	f.StringVar(&o.dir, "dir", "config/samples", "folder of manifests describing the SourceEnvironment")
+	f.StringVar(&o.dataDir, "data-dir", ".inlet/dev", "inlet dev's data folder, where endpoint tokens are kept")
+	f.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the ingress's base URL")
+	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment")
+	f.BoolVar(&o.unsigned, "unsigned", false, "send without a signature, to see a 401")
+	_ = cmd.MarkFlagRequired("source-environment")
+	return cmd
+}
+
+func (o *sendOptions) run(ctx context.Context, out io.Writer) error {
+	in, _, err := loadInputs(nil, o.namespace, o.dir)
+	if err != nil {
+		return err
+	}
+	se := findSourceEnvironment(in, o.namespace, o.sourceEnvironment)
+	if se == nil {
+		return fmt.Errorf("no SourceEnvironment %s/%s in %s", o.namespace, o.sourceEnvironment, o.dir)
+	}
+	var src *v1alpha1.Source
+	for i := range in.Sources {
+		if in.Sources[i].Namespace == se.Namespace && in.Sources[i].Name == se.Spec.SourceRef.Name {
+			src = &in.Sources[i]
+		}
+	}
+	if src == nil {
+		return fmt.Errorf("SourceEnvironment %s refers to Source %q, which is not in %s", se.Name, se.Spec.SourceRef.Name, o.dir)
+	}
+	body, sampleHeaders, err := o.payload(src.Spec.Type)
+	if err != nil {
+		return err
+	}
+	header := http.Header{"Content-Type": {"application/json"}}
+	if !o.unsigned {
+		secret := ""
+		if len(se.Spec.SigningSecretRefs) > 0 {
+			if secret, err = secretValue(in, se.Namespace, se.Spec.SigningSecretRefs[0]); err != nil {
+				return err
+			}
+		}
+		if header, err = sign.Headers(&src.Spec, secret, time.Now(), body); err != nil {
+			return err
+		}
+	}
+	for _, h := range append(sampleHeaders, o.headers...) {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok {
+			return fmt.Errorf("header %q is not 'Name: value'", h)
+		}
+		header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	url := strings.TrimSuffix(o.url, "/") + "/e/" + se.Namespace + "/" + se.Name
+	if src.Spec.UsesEndpointToken() {
+		token, err := savedToken(filepath.Join(o.dataDir, "endpoint-tokens.json"), se.Namespace+"/"+se.Name)
+		if err != nil {
+			return err
+		}
+		url += "/" + token
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("send to %s (is inlet dev running?): %w", o.url, err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	fmt.Fprintf(out, "%s %s\n", resp.Status, bytes.TrimSpace(answer))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("the ingress answered %s", resp.Status)
+	}
+	var summary struct {
+		EventIDs   []string `json:"eventIds"`
+		Idempotent bool     `json:"idempotent"`
+	}
+	if json.Unmarshal(answer, &summary) == nil && len(summary.EventIDs) > 0 {
+		if summary.Idempotent {
+			fmt.Fprintln(out, "every action was already stored by an earlier delivery: nothing new was published")
+		}
+		fmt.Fprintf(out, "see it with: inlet events %s\n", se.Name)
+	}
+	return nil
+}
+
+func (o *sendOptions) payload(sourceType v1alpha1.SourceType) ([]byte, []string, error) {
+	switch {
+	case o.sample != "":
+		body, err := sampleevents.Sample(string(sourceType), o.sample)
+		return body, sampleevents.Headers(string(sourceType), o.sample), err
+	case o.file != "":
+		body, err := os.ReadFile(o.file)
+		return body, nil, err
+	case o.data != "":
+		return []byte(o.data), nil, nil
+	}
+	return nil, nil, fmt.Errorf("say what to send with --sample (one of: %s), --file or --data", strings.Join(sampleevents.List(string(sourceType)), ", "))
+}
+
+func findSourceEnvironment(in config.Inputs, namespace, name string) *v1alpha1.SourceEnvironment {
+	for i := range in.SourceEnvironments {
+		if se := &in.SourceEnvironments[i]; se.Namespace == namespace && se.Name == name {
+			return se
+		}
+	}
+	return nil
+}
+
+func secretValue(in config.Inputs, namespace string, ref v1alpha1.SecretKeyReference) (string, error) {
+	key := ref.Key
+	if key == "" {
+		key = "secret"
+	}
+	for _, s := range in.Secrets {
+		if s.Namespace != namespace || s.Name != ref.Name {
+			continue
+		}
+		if v, ok := s.StringData[key]; ok {
+			return strings.TrimRight(v, "\r\n"), nil
+		}
+		if v, ok := s.Data[key]; ok {
+			return strings.TrimRight(string(v), "\r\n"), nil
+		}
+	}
+	return "", fmt.Errorf("the signing secret %s/%s (key %s) is not in the manifests", namespace, ref.Name, key)
+}
+
+func savedToken(file, key string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("no endpoint token yet (%v): start inlet dev first, it generates them", err)
+	}
+	tokens := map[string]string{}
+	if err := json.Unmarshal(data, &tokens); err != nil {
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	if tokens[key] == "" {
+		return "", errors.New("no endpoint token for " + key + " yet: inlet dev generates it when it loads the SourceEnvironment")
+	}
+	return tokens[key], nil
+}

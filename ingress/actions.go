@@ -1,0 +1,162 @@
+package ingress
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress/celext"
+	"inlet.dev/inlet/ingress/config"
+)
+
+// ActionMessage is what is published for every action, as JSON, on
+// inlet.actions.<environment>.<action>. It is the contract with whoever consumes the
+// actions (docs/actions.md).
+type ActionMessage struct {
+	// ID is the message id: the Nats-Msg-Id when the event has an idempotency key (so a
+	// redelivery carries the same id), a unique id otherwise.
+	ID string `json:"id"`
+	// Action is the action kind: identifyUser, triggerWorkflow, ...
+	Action string `json:"action"`
+	// Params are the action's parameters: its literal names (workflow, collection,
+	// audience) and the values of its CEL fields (recipients, data, id, ...).
+	Params map[string]any `json:"params"`
+	// Environment is the SourceEnvironment's environment (production, ...).
+	Environment string `json:"environment"`
+	// Source says where the event came from.
+	Source MessageSource `json:"source"`
+	// Mapping is the EventMapping that produced the action ("identifyUsers" for an
+	// identify call turned into a user by the SourceEnvironment's identifyUsers).
+	Mapping string `json:"mapping"`
+	// Position is the action's index in the mapping's spec.actions.
+	Position int `json:"position"`
+	// Event is the event the action came from.
+	Event MessageEvent `json:"event"`
+}
+
+// MessageSource names the Source and SourceEnvironment of an action.
+type MessageSource struct {
+	Namespace         string `json:"namespace"`
+	Name              string `json:"name"`
+	Type              string `json:"type"`
+	SourceEnvironment string `json:"sourceEnvironment"`
+}
+
+// MessageEvent describes the event an action came from.
+type MessageEvent struct {
+	// ID identifies the delivery in the event log.
+	ID string `json:"id"`
+	// Type is the event type the mapping matched.
+	Type string `json:"type"`
+	// IdempotencyKey is the sender's key for the event, when it has one.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	// UserID is the user the event is about, when known.
+	UserID string `json:"userId,omitempty"`
+	// ReceivedAt is when the ingress received the event.
+	ReceivedAt time.Time `json:"receivedAt"`
+}
+
+// idFields are the action fields that must evaluate to an id: a string, or an integral
+// number, which is written without exponent.
+var idFields = map[string]bool{
+	"id": true, "userId": true, "objectId": true, "tenant": true, "actor": true, "cancellationKey": true,
+}
+
+// evalAction evaluates an action's fields into its parameters.
+func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[string]any, error) {
+	params := make(map[string]any, len(a.Literals)+len(a.Fields))
+	for k, v := range a.Literals {
+		params[k] = v
+	}
+	for _, f := range a.Fields {
+		v, err := f.Program.EvalNative(ctx, vars)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case idFields[f.Name]:
+			id, ok := idString(v)
+			if !ok {
+				return nil, fmt.Errorf("%s: must be a string or an integer, got %s", f.Program.Field(), typeName(v))
+			}
+			if id == "" && f.Required {
+				return nil, fmt.Errorf("%s: is empty", f.Program.Field())
+			}
+			v = id
+		case f.Name == "recipients":
+			list, ok := v.([]any)
+			if !ok {
+				return nil, fmt.Errorf("%s: must be a list, got %s", f.Program.Field(), typeName(v))
+			}
+			if a.Kind == v1alpha1.ActionTriggerWorkflow && len(list) > v1alpha1.MaxRecipients {
+				return nil, fmt.Errorf("%s: %d recipients; a trigger may have at most %d, so it was not published", f.Program.Field(), len(list), v1alpha1.MaxRecipients)
+			}
+			for i, r := range list {
+				if id, ok := idString(r); ok {
+					list[i] = id
+				} else if _, isMap := r.(map[string]any); !isMap {
+					return nil, fmt.Errorf("%s[%d]: a recipient is a user id or an object, got %s", f.Program.Field(), i, typeName(r))
+				}
+			}
+			v = list
+		case f.Name == "data" || f.Name == "properties":
+			if _, ok := v.(map[string]any); !ok && v != nil {
+				return nil, fmt.Errorf("%s: must be a map, got %s", f.Program.Field(), typeName(v))
+			}
+		}
+		params[f.Name] = v
+	}
+	return params, nil
+}
+
+// idString turns a string or an integral number into an id.
+func idString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case uint64:
+		return strconv.FormatUint(x, 10), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return strconv.FormatInt(int64(x), 10), true
+		}
+	}
+	return "", false
+}
+
+// keyOf turns an idempotency key expression's result into a key, dropping it (and
+// saying so) when it is not usable: empty, not a string or integer, or longer than
+// 255 characters.
+func keyOf(v any, err error) (key string, dropped bool) {
+	if err != nil || v == nil {
+		return "", err != nil
+	}
+	k, ok := idString(v)
+	if !ok || k == "" || len(k) > 255 {
+		return "", true
+	}
+	return k, false
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a bool"
+	case int64, uint64, float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a map"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,93 @@
+package events
+
+import (
+	stdjson "encoding/json"
+	"net/http"
+	"testing"
+	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+
+	"inlet.dev/inlet/api/v1alpha1"
+)
+
+// BenchmarkDecode compares Decode with the two decoders it could be built on, each
+// unmarshalling the whole body into any: encoding/json (plus the UTF-8 check it lacks)
+// and github.com/go-json-experiment/json (JSON v2), which Decode uses.
+func BenchmarkDecode(b *testing.B) {
+	for _, bc := range []struct{ name, file string }{
+		{"stripe", "stripe_subscription_updated.json"},
+		{"segment_batch", "segment_batch.json"},
+	} {
+		body := fixture(b, bc.file)
+		b.Run(bc.name+"/Decode", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := Decode("application/json", body, DefaultLimit); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(bc.name+"/encoding_json", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				var v any
+				if !utf8.Valid(body) {
+					b.Fatal("invalid UTF-8")
+				}
+				if err := stdjson.Unmarshal(body, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(bc.name+"/json_v2", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				var v any
+				if err := jsonv2.Unmarshal(body, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDescribe(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		source v1alpha1.SourceType
+		file   string
+	}{
+		{"stripe", v1alpha1.SourceTypeStripe, "stripe_subscription_updated.json"},
+		{"clerk", v1alpha1.SourceTypeClerk, "clerk_user_created.json"},
+		{"supabase", v1alpha1.SourceTypeSupabase, "supabase_insert.json"},
+		{"segment_track", v1alpha1.SourceTypeSegment, "segment_track.json"},
+		{"hightouch", v1alpha1.SourceTypeHightouch, "polytomic_record.json"},
+	} {
+		payload := payloadOf(b, string(fixture(b, bc.file)))
+		h := http.Header{"Svix-Id": {"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"}, "Idempotency-Key": {"run-1"}}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				info, err := Describe(bc.source, payload, h)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = Normalize(info, payload)
+			}
+		})
+	}
+}
+
+func BenchmarkIdentifyTraits(b *testing.B) {
+	payload := payloadOf(b, string(fixture(b, "segment_identify.json")))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := IdentifyTraits(payload); !ok {
+			b.Fatal("not ok")
+		}
+	}
+}

@@ -1,0 +1,338 @@
+package events
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// DefaultLimit is the number of payloads one body may hold when Decode is given a
+// limit below 1.
+const DefaultLimit = 1000
+
+// The reasons a body or payload is refused, in DecodeError.Reason. They are stable
+// and few, for metrics and logs.
+const (
+	// ReasonEmpty is a body with nothing but whitespace, or an empty batch.
+	ReasonEmpty = "empty_body"
+	// ReasonInvalidJSON is a body that is not JSON: a syntax error, a truncated
+	// value, a number out of range or nesting deeper than 10000 levels.
+	ReasonInvalidJSON = "invalid_json"
+	// ReasonInvalidUTF8 is a body with bytes that are not UTF-8, or a string escape
+	// that is not a valid Unicode character (a lone surrogate).
+	ReasonInvalidUTF8 = "invalid_utf8"
+	// ReasonDuplicateKey is an object with the same key twice.
+	ReasonDuplicateKey = "duplicate_key"
+	// ReasonNotObject is a body, batch element or NDJSON line that is not an object.
+	ReasonNotObject = "not_object"
+	// ReasonTrailingData is data after the JSON value that is not another object on
+	// a new line.
+	ReasonTrailingData = "trailing_data"
+	// ReasonTooManyEvents is a batch or NDJSON body with more payloads than the limit.
+	ReasonTooManyEvents = "too_many_events"
+	// ReasonNoEventType is a payload without a usable event type (see Describe).
+	ReasonNoEventType = "no_event_type"
+)
+
+// DecodeError is a body or payload that inlet refuses because of the sender: the
+// ingress answers it with HTTP 400. Its message is short and safe to return to the
+// sender and to log: it quotes at most a few bytes of the body.
+type DecodeError struct {
+	// Reason is one of the Reason* constants.
+	Reason string
+	// Offset is the byte offset in the body at or after which the problem was found,
+	// or -1 when it concerns the body as a whole or a decoded payload.
+	Offset int64
+	msg    string
+}
+
+// Error returns the message, e.g. "invalid JSON at byte 17 (line 2): unexpected EOF".
+func (e *DecodeError) Error() string { return e.msg }
+
+func decodeError(reason string, offset int64, format string, args ...any) *DecodeError {
+	return &DecodeError{Reason: reason, Offset: offset, msg: fmt.Sprintf(format, args...)}
+}
+
+// decoder is a pooled jsontext.Decoder reading a body in place, without copying it.
+type decoder struct {
+	buf bytes.Buffer
+	dec *jsontext.Decoder
+}
+
+var decoders = sync.Pool{New: func() any {
+	d := new(decoder)
+	d.dec = jsontext.NewDecoder(&d.buf)
+	return d
+}}
+
+var emptyBuffer bytes.Buffer
+
+// Decode parses a request body into payloads, in order:
+//
+//   - a JSON object is one payload;
+//   - a JSON array (a Segment or RudderStack batch, a list of reverse-ETL records) is
+//     one payload per element, and every element must be an object;
+//   - NDJSON, that is a body whose content type is application/x-ndjson,
+//     application/ndjson, application/jsonl or application/x-jsonlines, or any body of
+//     several JSON objects each starting on a new line, is one payload per object;
+//     blank lines are ignored.
+//
+// Each payload is a map[string]any whose values are plain Go JSON values:
+// map[string]any, []any, string, float64, bool and nil. A body with more than limit
+// payloads is refused; a limit below 1 means DefaultLimit. The content type is only
+// used to recognise NDJSON: any other body is read as JSON, whatever its label.
+//
+// Every refusal is a *DecodeError: an empty body or empty batch, invalid JSON,
+// invalid UTF-8, an object with the same key twice, a body, element or line that is
+// not an object, data after the value, or too many payloads. Duplicate keys are
+// refused because JSON parsers disagree on which of them wins, so a payload with
+// duplicates can mean one thing to the sender that signed it and another to inlet.
+func Decode(contentType string, body []byte, limit int) ([]any, error) {
+	if limit < 1 {
+		limit = DefaultLimit
+	}
+	start := skipSpace(body, 0)
+	if start == len(body) {
+		return nil, decodeError(ReasonEmpty, -1, "empty body")
+	}
+	ndjson := isNDJSON(contentType)
+
+	d := decoders.Get().(*decoder)
+	d.buf = *bytes.NewBuffer(body)
+	d.dec.Reset(&d.buf)
+	defer func() {
+		d.dec.Reset(&emptyBuffer) // do not pin the body
+		d.buf = bytes.Buffer{}
+		decoders.Put(d)
+	}()
+
+	switch kind := d.dec.PeekKind(); {
+	case kind == '[' && !ndjson:
+		return decodeArray(d.dec, body, limit)
+	case kind == '{':
+		return decodeObjects(d.dec, body, limit, ndjson)
+	case kind == 0:
+		_, err := d.dec.ReadToken()
+		return nil, jsonError(err, body, ndjson)
+	default:
+		what := "body"
+		if ndjson {
+			what = "line " + strconv.Itoa(lineAt(body, int64(start)))
+		}
+		return nil, decodeError(ReasonNotObject, int64(start), "%s is %s, not a JSON object", what, kindName(kind))
+	}
+}
+
+// decodeArray reads a batch: an array of objects and nothing after it.
+func decodeArray(dec *jsontext.Decoder, body []byte, limit int) ([]any, error) {
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, jsonError(err, body, false)
+	}
+	var out []any
+	for i := 0; ; i++ {
+		switch kind := dec.PeekKind(); kind {
+		case ']':
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, jsonError(err, body, false)
+			}
+			if len(out) == 0 {
+				return nil, decodeError(ReasonEmpty, -1, "empty batch: the array holds no events")
+			}
+			if end := skipSpace(body, int(dec.InputOffset())); end != len(body) {
+				return nil, decodeError(ReasonTrailingData, int64(end), "unexpected data at byte %d after the JSON array", end)
+			}
+			return out, nil
+		case '{':
+			if len(out) == limit {
+				return nil, tooMany(limit)
+			}
+			if out == nil {
+				out = make([]any, 0, min(limit, 16))
+			}
+			var m map[string]any
+			if err := json.UnmarshalDecode(dec, &m); err != nil {
+				return nil, jsonError(err, body, false)
+			}
+			out = append(out, m)
+		case 0:
+			_, err := dec.ReadToken()
+			return nil, jsonError(err, body, false)
+		default:
+			off := skipSpace(body, int(dec.InputOffset()))
+			if off < len(body) && body[off] == ',' {
+				off = skipSpace(body, off+1)
+			}
+			return nil, decodeError(ReasonNotObject, int64(off), "batch element %d is %s, not a JSON object", i, kindName(kind))
+		}
+	}
+}
+
+// decodeObjects reads one object, then any further objects each starting on a new
+// line (NDJSON).
+func decodeObjects(dec *jsontext.Decoder, body []byte, limit int, ndjson bool) ([]any, error) {
+	var out []any
+	for {
+		var m map[string]any
+		if err := json.UnmarshalDecode(dec, &m); err != nil {
+			return nil, jsonError(err, body, ndjson || len(out) > 0)
+		}
+		end := int(dec.InputOffset())
+		next := skipSpace(body, end)
+		if out == nil {
+			if next == len(body) {
+				return []any{m}, nil // the common case: one object
+			}
+			out = make([]any, 0, 8)
+		}
+		out = append(out, m)
+		if next == len(body) {
+			return out, nil
+		}
+		if bytes.IndexByte(body[end:next], '\n') < 0 {
+			hint := ""
+			if body[next] == '{' {
+				hint = "; NDJSON objects must each start on a new line"
+			}
+			return nil, decodeError(ReasonTrailingData, int64(next), "unexpected data at %s after the JSON object%s",
+				where(body, int64(next), len(out) > 1), hint)
+		}
+		if kind := dec.PeekKind(); kind != '{' {
+			if kind == 0 {
+				_, err := dec.ReadToken()
+				return nil, jsonError(err, body, true)
+			}
+			return nil, decodeError(ReasonNotObject, int64(next), "line %d is %s, not a JSON object", lineAt(body, int64(next)), kindName(kind))
+		}
+		if len(out) == limit {
+			return nil, tooMany(limit)
+		}
+	}
+}
+
+func tooMany(limit int) *DecodeError {
+	return decodeError(ReasonTooManyEvents, -1, "body holds more than %d events", limit)
+}
+
+// jsonError turns an error of the JSON decoder into a *DecodeError whose message
+// quotes at most a few bytes of the body.
+func jsonError(err error, body []byte, lines bool) *DecodeError {
+	var (
+		serr *jsontext.SyntacticError
+		merr *json.SemanticError
+	)
+	switch {
+	case errors.As(err, &serr):
+		at := where(body, serr.ByteOffset, lines)
+		switch {
+		case errors.Is(serr.Err, jsontext.ErrDuplicateName):
+			return decodeError(ReasonDuplicateKey, serr.ByteOffset, "duplicate object key %s at %s", shortPointer(serr.JSONPointer), at)
+		case errors.Is(serr.Err, io.ErrUnexpectedEOF):
+			return decodeError(ReasonInvalidJSON, serr.ByteOffset, "invalid JSON at %s: unexpected end of input", at)
+		case serr.Err != nil && (strings.Contains(serr.Err.Error(), "UTF-8") || strings.Contains(serr.Err.Error(), "surrogate")):
+			return decodeError(ReasonInvalidUTF8, serr.ByteOffset, "invalid UTF-8 at %s", at)
+		case serr.Err != nil:
+			return decodeError(ReasonInvalidJSON, serr.ByteOffset, "invalid JSON at %s: %s", at, truncate(serr.Err.Error(), 96))
+		}
+		return decodeError(ReasonInvalidJSON, serr.ByteOffset, "invalid JSON at %s", at)
+	case errors.As(err, &merr):
+		// Into any, the only semantic failure is a number that does not fit a float64.
+		return decodeError(ReasonInvalidJSON, merr.ByteOffset, "invalid JSON at %s: number out of range", where(body, merr.ByteOffset, lines))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return decodeError(ReasonInvalidJSON, int64(len(body)), "invalid JSON: unexpected end of input")
+	}
+	return decodeError(ReasonInvalidJSON, -1, "invalid JSON")
+}
+
+// where names a byte offset, with its line for multi-line (NDJSON) bodies.
+func where(body []byte, off int64, lines bool) string {
+	if lines {
+		return fmt.Sprintf("byte %d (line %d)", off, lineAt(body, off))
+	}
+	return fmt.Sprintf("byte %d", off)
+}
+
+// lineAt returns the 1-based line of a byte offset.
+func lineAt(body []byte, off int64) int {
+	off = max(0, min(off, int64(len(body))))
+	return 1 + bytes.Count(body[:off], []byte{'\n'})
+}
+
+// shortPointer quotes a JSON pointer, shortened to a few bytes.
+func shortPointer(p jsontext.Pointer) string {
+	s := string(p)
+	if s == "" {
+		s = "/"
+	}
+	return strconv.Quote(truncate(s, 48))
+}
+
+// truncate shortens s to at most n bytes, on a UTF-8 boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && s[i]&0xC0 == 0x80 {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	case '[':
+		return "an array"
+	case '{':
+		return "an object"
+	}
+	return "not JSON"
+}
+
+// skipSpace returns the offset of the first non-whitespace byte at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// isNDJSON reports whether a Content-Type names newline-delimited JSON.
+func isNDJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	for _, t := range ndjsonTypes {
+		if strings.EqualFold(mt, t) {
+			return true
+		}
+	}
+	return false
+}
+
+var ndjsonTypes = [...]string{
+	"application/x-ndjson",
+	"application/ndjson",
+	"application/jsonl",
+	"application/x-jsonl",
+	"application/jsonlines",
+	"application/x-jsonlines",
+}

@@ -1,0 +1,488 @@
+package events
+
+import (
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"inlet.dev/inlet/api/v1alpha1"
+)
+
+// payloadOf decodes a one-object body.
+func payloadOf(t testing.TB, body string) map[string]any {
+	t.Helper()
+	got, err := Decode("application/json", []byte(body), 1)
+	if err != nil {
+		t.Fatalf("Decode(%.80q): %v", body, err)
+	}
+	return got[0].(map[string]any)
+}
+
+func TestDescribe(t *testing.T) {
+	tests := map[string]struct {
+		source  v1alpha1.SourceType
+		file    string // testdata file; body when empty
+		body    string
+		headers http.Header
+		want    Info   // without Data
+		data    string // JSON of the expected Data; "" for the whole payload
+	}{
+		"stripe subscription": {
+			source: v1alpha1.SourceTypeStripe,
+			file:   "stripe_subscription_updated.json",
+			want: Info{
+				Type:           "customer.subscription.updated",
+				IdempotencyKey: "evt_1OqX2kLkdIwHu7ix0Zp3mQ8r",
+				UserID:         "cus_QApl2uJz3cLw0F",
+			},
+			data: "$.data.object",
+		},
+		"stripe customer object": {
+			source: v1alpha1.SourceTypeStripe,
+			file:   "stripe_customer_created.json",
+			want:   Info{Type: "customer.created", IdempotencyKey: "evt_1OqY7bLkdIwHu7ixR2m9aB3c", UserID: "cus_QApl2uJz3cLw0F"},
+			data:   "$.data.object",
+		},
+		"stripe expanded customer is no user id": {
+			source: v1alpha1.SourceTypeStripe,
+			body:   `{"id":"evt_2","type":"invoice.paid","data":{"object":{"object":"invoice","id":"in_1","customer":{"id":"cus_1"}}}}`,
+			want:   Info{Type: "invoice.paid", IdempotencyKey: "evt_2"},
+			data:   `{"object":"invoice","id":"in_1","customer":{"id":"cus_1"}}`,
+		},
+		"stripe thin event": {
+			source: v1alpha1.SourceTypeStripe,
+			body:   `{"id":"evt_test_65R9","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","created":"2025-10-04T15:13:32Z","related_object":{"id":"mtr_1","type":"billing.meter"}}`,
+			want:   Info{Type: "v1.billing.meter.error_report_triggered", IdempotencyKey: "evt_test_65R9"},
+			data:   `null`,
+		},
+		"clerk user event": {
+			source:  v1alpha1.SourceTypeClerk,
+			file:    "clerk_user_created.json",
+			headers: http.Header{"Svix-Id": {"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"}, "Svix-Timestamp": {"1674087231"}},
+			want:    Info{Type: "user.created", IdempotencyKey: "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", UserID: "user_29w83sxmDNGwOuEthce5gg56FcC"},
+			data:    "$.data",
+		},
+		"clerk session event": {
+			source:  v1alpha1.SourceTypeClerk,
+			file:    "clerk_session_created.json",
+			headers: http.Header{"svix-id": {"msg_lower"}}, // a map keyed by lower-case names
+			want:    Info{Type: "session.created", IdempotencyKey: "msg_lower", UserID: "user_29w83sxmDNGwOuEthce5gg56FcC"},
+			data:    "$.data",
+		},
+		"clerk white-labelled webhook-id": {
+			source:  v1alpha1.SourceTypeClerk,
+			body:    `{"type":"organization.created","object":"event","data":{"id":"org_1","created_by":"user_1"}}`,
+			headers: http.Header{"Webhook-Id": {"msg_wh"}},
+			want:    Info{Type: "organization.created", IdempotencyKey: "msg_wh"},
+			data:    `{"id":"org_1","created_by":"user_1"}`,
+		},
+		"clerk without svix-id": {
+			source: v1alpha1.SourceTypeClerk,
+			body:   `{"type":"user.deleted","object":"event","data":{"deleted":true,"id":"user_1","object":"user"}}`,
+			want:   Info{Type: "user.deleted", UserID: "user_1"},
+			data:   `{"deleted":true,"id":"user_1","object":"user"}`,
+		},
+		"clerk empty svix-id": {
+			source:  v1alpha1.SourceTypeClerk,
+			body:    `{"type":"user.deleted","data":{"id":"user_1"}}`,
+			headers: http.Header{"Svix-Id": {""}},
+			want:    Info{Type: "user.deleted", UserID: "user_1", KeyDropped: true},
+			data:    `{"id":"user_1"}`,
+		},
+		"workos connection (official vector body)": {
+			source: v1alpha1.SourceTypeWorkOS,
+			file:   "workos_connection_activated.json",
+			want:   Info{Type: "connection.activated", IdempotencyKey: "wh_01FG9JXJ9C9S052FX59JVG4EG1"},
+			data:   "$.data",
+		},
+		"workos user event": {
+			source: v1alpha1.SourceTypeWorkOS,
+			file:   "workos_user_created.json",
+			want:   Info{Type: "user.created", IdempotencyKey: "event_01HQ2V7N0P9WQ2Y3S5T6U7V8W9", UserID: "user_01E4ZCR3C56J083X43JQXF3JK5"},
+			data:   "$.data",
+		},
+		"workos session event": {
+			source: v1alpha1.SourceTypeWorkOS,
+			file:   "workos_session_created.json",
+			want:   Info{Type: "session.created", IdempotencyKey: "event_01HQ2V8A1B2C3D4E5F6G7H8J9K", UserID: "user_01E4ZCR3C56J083X43JQXF3JK5"},
+			data:   "$.data",
+		},
+		"workos directory user is no user id": {
+			source: v1alpha1.SourceTypeWorkOS,
+			file:   "workos_dsync_user_created.json",
+			want:   Info{Type: "dsync.user.created", IdempotencyKey: "wh_123"},
+			data:   "$.data",
+		},
+		"supabase auth insert": {
+			source: v1alpha1.SourceTypeSupabase,
+			file:   "supabase_insert.json",
+			want:   Info{Type: "auth.users:INSERT", UserID: "8d3a5f2e-1b4c-4d6e-9f0a-2b3c4d5e6f70"},
+			data:   "$.record",
+		},
+		"supabase delete reads old_record": {
+			source: v1alpha1.SourceTypeSupabase,
+			file:   "supabase_delete.json",
+			want:   Info{Type: "public.comments:DELETE"},
+			data:   "$.old_record",
+		},
+		"supabase auth delete": {
+			source: v1alpha1.SourceTypeSupabase,
+			file:   "supabase_auth_delete.json",
+			want:   Info{Type: "auth.users:DELETE", UserID: "8d3a5f2e-1b4c-4d6e-9f0a-2b3c4d5e6f70"},
+			data:   "$.old_record",
+		},
+		"supabase update": {
+			source: v1alpha1.SourceTypeSupabase,
+			body:   `{"type":"UPDATE","table":"profiles","schema":"public","record":{"id":7,"name":"new"},"old_record":{"id":7,"name":"old"}}`,
+			want:   Info{Type: "public.profiles:UPDATE"},
+			data:   `{"id":7,"name":"new"}`,
+		},
+		"posthog knock template": {
+			source: v1alpha1.SourceTypePostHog,
+			file:   "posthog_knock.json",
+			want:   Info{Type: "signed_up", IdempotencyKey: "01902f5e-8b2a-7c3d-9e4f-5a6b7c8d9e0f", UserID: "user_42"},
+			data:   "$.properties",
+		},
+		"posthog identify with uuid": {
+			source: v1alpha1.SourceTypePostHog,
+			file:   "posthog_identify.json",
+			want:   Info{Type: "$identify", IdempotencyKey: "01902f5e-9c1d-7e2f-8a3b-4c5d6e7f8091", UserID: "user_42", Identify: true},
+			data:   "$.properties",
+		},
+		"posthog invalid messageId does not fall back to uuid": {
+			source: v1alpha1.SourceTypePostHog,
+			body:   `{"event":"$pageview","messageId":"","uuid":"u-1","distinct_id":"d-1"}`,
+			want:   Info{Type: "$pageview", KeyDropped: true, UserID: "d-1"},
+			data:   `null`,
+		},
+		"segment track": {
+			source: v1alpha1.SourceTypeSegment,
+			file:   "segment_track.json",
+			want:   Info{Type: "Order Completed", IdempotencyKey: "ajs-next-1718020800-6b3f1c7e-9d2a-4e8f-b1c0-2a3d4e5f6a7b", UserID: "user_1042"},
+			data:   "$.properties",
+		},
+		"segment identify": {
+			source: v1alpha1.SourceTypeSegment,
+			file:   "segment_identify.json",
+			want:   Info{Type: "identify", IdempotencyKey: "ajs-next-1718020860-0a1b2c3d", UserID: "user_1042", Identify: true},
+			data:   "$.traits",
+		},
+		"segment anonymous track": {
+			source: v1alpha1.SourceTypeSegment,
+			body:   `{"type":"track","event":"Viewed","anonymousId":"anon-1","messageId":"m-1","properties":{}}`,
+			want:   Info{Type: "Viewed", IdempotencyKey: "m-1", UserID: "anon-1"},
+			data:   `{}`,
+		},
+		"segment alias": {
+			source: v1alpha1.SourceTypeSegment,
+			body:   `{"type":"alias","previousId":"anon-1","userId":"user-1","messageId":"m-2"}`,
+			want:   Info{Type: "alias", IdempotencyKey: "m-2", UserID: "user-1"},
+			data:   `null`,
+		},
+		"segment screen": {
+			source: v1alpha1.SourceTypeSegment,
+			body:   `{"type":"screen","name":"Home","userId":"user-1","messageId":"m-3","properties":{"variation":"blue"}}`,
+			want:   Info{Type: "screen", IdempotencyKey: "m-3", UserID: "user-1"},
+			data:   `{"variation":"blue"}`,
+		},
+		"rudderstack page": {
+			source: v1alpha1.SourceTypeRudderStack,
+			file:   "rudderstack_page.json",
+			want:   Info{Type: "page", IdempotencyKey: "api-2Ht3mPq1kXy9ZbN4vC7aRsTu8Le", UserID: "8f3c1a2b-3d4e-4f5a-9b6c-7d8e9f0a1b2c"},
+			data:   "$.properties",
+		},
+		"jitsu group": {
+			source: v1alpha1.SourceTypeJitsu,
+			file:   "jitsu_group.json",
+			want:   Info{Type: "group", IdempotencyKey: "jitsu-9f8e7d6c5b4a", UserID: "u-77"},
+			data:   "$.traits",
+		},
+		"freshpaint identify with a number user id": {
+			source: v1alpha1.SourceTypeFreshpaint,
+			file:   "freshpaint_identify.json",
+			want:   Info{Type: "identify", IdempotencyKey: "fp-0c9b8a7f", UserID: "7731", Identify: true},
+			data:   "$.traits",
+		},
+		"hightouch record with event": {
+			source:  v1alpha1.SourceTypeHightouch,
+			body:    `{"user_id":"user_1","email":"a@example.com","plan":"team","event":"plan_changed","mrr":490}`,
+			headers: http.Header{"Idempotency-Key": {"sync-run-77"}},
+			want:    Info{Type: "plan_changed", IdempotencyKey: "sync-run-77", UserID: "user_1"},
+		},
+		"census record with type and number id": {
+			source: v1alpha1.SourceTypeCensus,
+			body:   `{"id":3,"email":"c@example.com","type":"lead_scored","score":88}`,
+			want:   Info{Type: "lead_scored", UserID: "3"},
+		},
+		"census record without a type": {
+			source:  v1alpha1.SourceTypeCensus,
+			body:    `{"id":"u-1","email":"a@example.com","event":{"not":"a string"},"type":""}`,
+			headers: http.Header{"idempotency-key": {"k-1"}},
+			want:    Info{Type: "record", IdempotencyKey: "k-1", UserID: "u-1"},
+		},
+		"polytomic record": {
+			source: v1alpha1.SourceTypePolytomic,
+			file:   "polytomic_record.json",
+			want:   Info{Type: "record", UserID: "acct-9"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			body := tc.body
+			if tc.file != "" {
+				body = string(fixture(t, tc.file))
+			}
+			payload := payloadOf(t, body)
+			got, err := Describe(tc.source, payload, tc.headers)
+			if err != nil {
+				t.Fatalf("Describe() error = %v", err)
+			}
+			var want any = payload
+			switch {
+			case strings.HasPrefix(tc.data, "$."):
+				want = at(payload, strings.Split(tc.data[2:], ".")...)
+			case tc.data != "":
+				want = jsonValue(t, tc.data)
+			}
+			if !reflect.DeepEqual(got.Data, want) {
+				t.Errorf("Data = %v, want %v", got.Data, want)
+			}
+			got.Data = nil
+			if got != tc.want {
+				t.Errorf("Describe() =\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// at reads a path of object keys.
+func at(v any, path ...string) any {
+	for _, k := range path {
+		v = v.(map[string]any)[k]
+	}
+	return v
+}
+
+func TestDescribeErrors(t *testing.T) {
+	tests := map[string]struct {
+		source v1alpha1.SourceType
+		body   string
+		msg    string
+	}{
+		"stripe without type":         {v1alpha1.SourceTypeStripe, `{"id":"evt_1"}`, "event type not found at body.type"},
+		"stripe with null type":       {v1alpha1.SourceTypeStripe, `{"id":"evt_1","type":null}`, "event type not found at body.type"},
+		"stripe with number type":     {v1alpha1.SourceTypeStripe, `{"id":"evt_1","type":7}`, "event type at body.type is a number, not a string"},
+		"clerk with empty type":       {v1alpha1.SourceTypeClerk, `{"type":""}`, "event type at body.type is empty"},
+		"workos reads event not type": {v1alpha1.SourceTypeWorkOS, `{"id":"e","type":"user.created"}`, "event type not found at body.event"},
+		"posthog with object event":   {v1alpha1.SourceTypePostHog, `{"event":{"name":"x"}}`, "body.event is an object"},
+		"segment without type":        {v1alpha1.SourceTypeSegment, `{"event":"Signed Up"}`, "event type not found at body.type"},
+		"segment track without event": {v1alpha1.SourceTypeSegment, `{"type":"track","messageId":"m"}`, "event type not found at body.event"},
+		"rudderstack array type":      {v1alpha1.SourceTypeRudderStack, `{"type":["track"]}`, "body.type is an array"},
+		"jitsu boolean event":         {v1alpha1.SourceTypeJitsu, `{"type":"track","event":true}`, "body.event is a boolean"},
+		"freshpaint empty payload":    {v1alpha1.SourceTypeFreshpaint, `{}`, "event type not found at body.type"},
+		"supabase without table":      {v1alpha1.SourceTypeSupabase, `{"type":"INSERT","schema":"public","record":{}}`, "body.schema, body.table and body.type"},
+		"supabase with number type":   {v1alpha1.SourceTypeSupabase, `{"type":1,"schema":"public","table":"t"}`, "event type not found"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := Describe(tc.source, payloadOf(t, tc.body), nil)
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("Describe() = %+v, %v; want a *DecodeError", got, err)
+			}
+			if de.Reason != ReasonNoEventType || de.Offset != -1 {
+				t.Errorf("Reason, Offset = %q, %d; want %q, -1", de.Reason, de.Offset, ReasonNoEventType)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not contain %q", err, tc.msg)
+			}
+			if got != (Info{}) {
+				t.Errorf("Info = %+v with an error, want zero", got)
+			}
+		})
+	}
+}
+
+func TestDescribeUnsupported(t *testing.T) {
+	tests := map[string]v1alpha1.SourceType{
+		"http":    v1alpha1.SourceTypeHTTP,
+		"unknown": "github",
+		"empty":   "",
+	}
+	for name, st := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Describe(st, map[string]any{"type": "x"}, nil)
+			if !errors.Is(err, ErrUnsupportedSourceType) {
+				t.Errorf("Describe(%q) error = %v, want ErrUnsupportedSourceType", st, err)
+			}
+			var de *DecodeError
+			if errors.As(err, &de) {
+				t.Errorf("Describe(%q) error is a *DecodeError (the sender's fault); want a configuration error", st)
+			}
+		})
+	}
+}
+
+func TestDescribeKeys(t *testing.T) {
+	ascii255 := strings.Repeat("k", 255)
+	runes255 := strings.Repeat("é", 255) // 510 bytes, 255 characters
+	tests := map[string]struct {
+		key     string // JSON value of body.id; "-" leaves it out
+		want    string
+		dropped bool
+	}{
+		"string":                        {key: `"evt_1"`, want: "evt_1"},
+		"255 characters":                {key: `"` + ascii255 + `"`, want: ascii255},
+		"256 characters":                {key: `"` + ascii255 + `k"`, dropped: true},
+		"255 two-byte characters":       {key: `"` + runes255 + `"`, want: runes255},
+		"256 two-byte characters":       {key: `"` + runes255 + `é"`, dropped: true},
+		"empty":                         {key: `""`, dropped: true},
+		"space is a key":                {key: `" "`, want: " "},
+		"integer":                       {key: `42`, want: "42"},
+		"negative integer":              {key: `-7`, want: "-7"},
+		"zero":                          {key: `0`, want: "0"},
+		"negative zero":                 {key: `-0`, want: "0"},
+		"exponent":                      {key: `1e21`, want: "1000000000000000000000"},
+		"small exponent":                {key: `1.5e-7`, want: "0.00000015"},
+		"fraction":                      {key: `12.5`, want: "12.5"},
+		"2^53":                          {key: `9007199254740992`, want: "9007199254740992"},
+		"large integer":                 {key: `123456789012345678901234567890`, want: "123456789012345680000000000000"},
+		"number over 255 digits":        {key: `1e300`, dropped: true},
+		"boolean":                       {key: `true`, dropped: true},
+		"object":                        {key: `{"id":"evt_1"}`, dropped: true},
+		"array":                         {key: `["evt_1"]`, dropped: true},
+		"null is no key":                {key: `null`},
+		"absent":                        {key: "-"},
+		"unicode":                       {key: `"évt_✓_😀"`, want: "évt_✓_😀"},
+		"control characters are passed": {key: `"a\nb"`, want: "a\nb"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			body := `{"type":"invoice.paid","id":` + tc.key + `}`
+			if tc.key == "-" {
+				body = `{"type":"invoice.paid"}`
+			}
+			got, err := Describe(v1alpha1.SourceTypeStripe, payloadOf(t, body), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.IdempotencyKey != tc.want || got.KeyDropped != tc.dropped {
+				t.Errorf("key, dropped = %q, %v; want %q, %v", got.IdempotencyKey, got.KeyDropped, tc.want, tc.dropped)
+			}
+		})
+	}
+}
+
+func TestDescribeHeaderKeys(t *testing.T) {
+	long := strings.Repeat("h", 256)
+	tests := map[string]struct {
+		source  v1alpha1.SourceType
+		headers http.Header
+		want    string
+		dropped bool
+	}{
+		"clerk svix-id":                  {v1alpha1.SourceTypeClerk, http.Header{"Svix-Id": {"msg_1"}}, "msg_1", false},
+		"clerk svix-id first":            {v1alpha1.SourceTypeClerk, http.Header{"Svix-Id": {"msg_1"}, "Webhook-Id": {"msg_2"}}, "msg_1", false},
+		"clerk svix-id of several":       {v1alpha1.SourceTypeClerk, http.Header{"Svix-Id": {"msg_1", "msg_2"}}, "msg_1", false},
+		"clerk lower-case webhook-id":    {v1alpha1.SourceTypeClerk, http.Header{"webhook-id": {"msg_2"}}, "msg_2", false},
+		"clerk too long":                 {v1alpha1.SourceTypeClerk, http.Header{"Svix-Id": {long}}, "", true},
+		"clerk no header":                {v1alpha1.SourceTypeClerk, http.Header{"X-Other": {"x"}}, "", false},
+		"clerk nil headers":              {v1alpha1.SourceTypeClerk, nil, "", false},
+		"clerk header without values":    {v1alpha1.SourceTypeClerk, http.Header{"Svix-Id": {}}, "", true},
+		"hightouch Idempotency-Key":      {v1alpha1.SourceTypeHightouch, http.Header{"Idempotency-Key": {"run-1"}}, "run-1", false},
+		"census empty Idempotency-Key":   {v1alpha1.SourceTypeCensus, http.Header{"Idempotency-Key": {""}}, "", true},
+		"polytomic long Idempotency-Key": {v1alpha1.SourceTypePolytomic, http.Header{"Idempotency-Key": {long}}, "", true},
+		"reverse ETL body id is no key":  {v1alpha1.SourceTypePolytomic, nil, "", false},
+		"stripe ignores headers":         {v1alpha1.SourceTypeStripe, http.Header{"Idempotency-Key": {"run-1"}}, "evt_1", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			payload := payloadOf(t, `{"id":"evt_1","type":"user.created","data":{"id":"user_1"}}`)
+			got, err := Describe(tc.source, payload, tc.headers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.IdempotencyKey != tc.want || got.KeyDropped != tc.dropped {
+				t.Errorf("key, dropped = %q, %v; want %q, %v", got.IdempotencyKey, got.KeyDropped, tc.want, tc.dropped)
+			}
+		})
+	}
+}
+
+// TestDescribeBatch types every payload of a Segment batch and reverse-ETL records.
+func TestDescribeBatch(t *testing.T) {
+	payloads, err := Decode("application/json", fixture(t, "segment_batch.json"), DefaultLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(payloads) != 20 {
+		t.Fatalf("%d payloads, want 20", len(payloads))
+	}
+	keys := map[string]bool{}
+	for i, p := range payloads {
+		info, err := Describe(v1alpha1.SourceTypeSegment, p.(map[string]any), nil)
+		if err != nil {
+			t.Fatalf("payload %d: %v", i, err)
+		}
+		if i%5 == 4 != info.Identify {
+			t.Errorf("payload %d: Identify = %v", i, info.Identify)
+		}
+		if info.Identify && info.Type != "identify" || !info.Identify && info.Type == "identify" {
+			t.Errorf("payload %d: Type = %q", i, info.Type)
+		}
+		keys[info.IdempotencyKey] = true
+	}
+	if len(keys) != 20 {
+		t.Errorf("%d distinct keys, want 20", len(keys))
+	}
+
+	records, err := Decode("application/x-ndjson", fixture(t, "census_records.ndjson"), DefaultLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, r := range records {
+		info, err := Describe(v1alpha1.SourceTypeCensus, r.(map[string]any), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, info.Type+"/"+info.UserID)
+	}
+	if want := []string{"record/u-1", "record/u-2", "lead_scored/3"}; !reflect.DeepEqual(types, want) {
+		t.Errorf("types = %v, want %v", types, want)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	payload := payloadOf(t, string(fixture(t, "stripe_subscription_updated.json")))
+	info, err := Describe(v1alpha1.SourceTypeStripe, payload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		info Info
+		want map[string]any
+	}{
+		"with user id": {
+			info: info,
+			want: map[string]any{"type": "customer.subscription.updated", "user_id": "cus_QApl2uJz3cLw0F", "data": info.Data, "event": payload},
+		},
+		"without user id": {
+			info: Info{Type: "public.comments:DELETE"},
+			want: map[string]any{"type": "public.comments:DELETE", "data": nil, "event": payload},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := Normalize(tc.info, payload)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Normalize() = %v, want %v", got, tc.want)
+			}
+			if _, ok := got["data"]; !ok {
+				t.Errorf("data is missing")
+			}
+		})
+	}
+}

@@ -1,0 +1,146 @@
+package events
+
+import (
+	stdjson "encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"unicode/utf8"
+
+	"inlet.dev/inlet/api/v1alpha1"
+)
+
+var reasons = map[string]bool{
+	ReasonEmpty: true, ReasonInvalidJSON: true, ReasonInvalidUTF8: true, ReasonDuplicateKey: true,
+	ReasonNotObject: true, ReasonTrailingData: true, ReasonTooManyEvents: true, ReasonNoEventType: true,
+}
+
+// addSeeds adds every fixture and a few edge cases to a fuzz corpus.
+func addSeeds(f *testing.F, add func(body []byte)) {
+	files, _ := filepath.Glob("testdata/*")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		add(b)
+	}
+	for _, s := range []string{
+		``, `{}`, `[]`, `[{}]`, "{}\n{}", `{"a":1,"a":2}`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}",
+		`{"a":1e400}`, `[1]`, `"x"`, `{"a":1} x`, `{"type":"track","event":"e","messageId":1e21}`,
+		`{"type":"INSERT","schema":"auth","table":"users","record":{"id":7}}`,
+	} {
+		add([]byte(s))
+	}
+}
+
+// FuzzDecode checks that Decode never panics, refuses only with a *DecodeError, and
+// returns objects that encode back to JSON; when the body is a single JSON value,
+// the payloads are exactly what encoding/json decodes.
+func FuzzDecode(f *testing.F) {
+	addSeeds(f, func(b []byte) { f.Add(false, uint8(3), b); f.Add(true, uint8(3), b) })
+	f.Fuzz(func(t *testing.T, ndjson bool, limit uint8, body []byte) {
+		ct := "application/json"
+		if ndjson {
+			ct = "application/x-ndjson"
+		}
+		payloads, err := Decode(ct, body, int(limit))
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %v (%T) is not a *DecodeError", err, err)
+			}
+			if !reasons[de.Reason] || de.Reason == ReasonNoEventType {
+				t.Fatalf("unexpected reason %q", de.Reason)
+			}
+			if len(de.Error()) > 200 || !utf8.ValidString(de.Error()) {
+				t.Fatalf("bad message %q", de.Error())
+			}
+			if payloads != nil {
+				t.Fatalf("payloads with an error")
+			}
+			return
+		}
+		most := int(limit)
+		if most < 1 {
+			most = DefaultLimit
+		}
+		if len(payloads) == 0 || len(payloads) > most {
+			t.Fatalf("%d payloads, limit %d", len(payloads), most)
+		}
+		for i, p := range payloads {
+			if _, ok := p.(map[string]any); !ok {
+				t.Fatalf("payload %d is a %T", i, p)
+			}
+			out, err := stdjson.Marshal(p)
+			if err != nil || !stdjson.Valid(out) {
+				t.Fatalf("payload %d does not re-encode: %v", i, err)
+			}
+		}
+		if stdjson.Valid(body) {
+			var want any
+			if err := stdjson.Unmarshal(body, &want); err != nil {
+				t.Fatalf("encoding/json: %v", err)
+			}
+			if list, ok := want.([]any); ok {
+				want = any(list)
+			} else {
+				want = []any{want}
+			}
+			if !reflect.DeepEqual(any(payloads), want) {
+				t.Fatalf("Decode() and encoding/json differ")
+			}
+		}
+	})
+}
+
+var sourceTypes = []v1alpha1.SourceType{
+	v1alpha1.SourceTypeStripe, v1alpha1.SourceTypeClerk, v1alpha1.SourceTypeWorkOS,
+	v1alpha1.SourceTypeSupabase, v1alpha1.SourceTypePostHog, v1alpha1.SourceTypeSegment,
+	v1alpha1.SourceTypeRudderStack, v1alpha1.SourceTypeJitsu, v1alpha1.SourceTypeFreshpaint,
+	v1alpha1.SourceTypeHightouch, v1alpha1.SourceTypeCensus, v1alpha1.SourceTypePolytomic,
+}
+
+// FuzzDescribe checks that Describe, Normalize and IdentifyTraits never panic on a
+// decoded payload, that a refusal is a ReasonNoEventType *DecodeError, and that an
+// accepted payload has a type, a valid key or none, and a normalised event that
+// encodes to JSON.
+func FuzzDescribe(f *testing.F) {
+	addSeeds(f, func(b []byte) { f.Add(uint8(0), "msg_1", b) })
+	f.Add(uint8(1), "", []byte(`{"type":"user.created","data":{"id":"u"}}`))
+	f.Add(uint8(9), "k", []byte(`{"event":7,"type":{},"id":null}`))
+	f.Fuzz(func(t *testing.T, source uint8, key string, body []byte) {
+		payloads, err := Decode("", body, 0)
+		if err != nil {
+			return
+		}
+		st := sourceTypes[int(source)%len(sourceTypes)]
+		h := http.Header{"Svix-Id": {key}, "Idempotency-Key": {key}}
+		for _, p := range payloads {
+			m := p.(map[string]any)
+			info, err := Describe(st, m, h)
+			if err != nil {
+				var de *DecodeError
+				if !errors.As(err, &de) || de.Reason != ReasonNoEventType {
+					t.Fatalf("Describe(%s) error %v", st, err)
+				}
+				continue
+			}
+			if info.Type == "" {
+				t.Fatalf("Describe(%s): empty type", st)
+			}
+			if info.IdempotencyKey != "" && (info.KeyDropped || utf8.RuneCountInString(info.IdempotencyKey) > MaxKeyLength) {
+				t.Fatalf("Describe(%s): bad key %q, dropped %v", st, info.IdempotencyKey, info.KeyDropped)
+			}
+			if out, err := stdjson.Marshal(Normalize(info, m)); err != nil || !stdjson.Valid(out) {
+				t.Fatalf("normalised event does not encode: %v", err)
+			}
+			if userID, props, ok := IdentifyTraits(m); ok == (userID == "") || ok == (props == nil) {
+				t.Fatalf("IdentifyTraits() = %q, %v, %v", userID, props, ok)
+			}
+		}
+	})
+}

@@ -1,0 +1,314 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Client is a connection to NATS with a JetStream context. It reconnects
+// forever, with backoff, after the connection is lost. A Client is safe for
+// concurrent use.
+type Client struct {
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	log *slog.Logger
+
+	mu        sync.Mutex
+	down      chan struct{} // closed while the connection is down
+	isDown    bool
+	connected chan struct{} // closed once the first connection is made
+	firstOnce sync.Once
+}
+
+// Option configures [Connect].
+type Option func(*options)
+
+type options struct {
+	name        string
+	credentials string
+	inProcess   nats.InProcessConnProvider
+	log         *slog.Logger
+	backoffMin  time.Duration
+	backoffMax  time.Duration
+	ackTimeout  time.Duration
+	maxPending  int
+	background  bool
+	flushTime   time.Duration
+	extra       []nats.Option
+}
+
+// Defaults of the options of [Connect].
+const (
+	// DefaultReconnectMin is the first wait before a reconnect attempt.
+	DefaultReconnectMin = 100 * time.Millisecond
+	// DefaultReconnectMax is the longest wait between reconnect attempts.
+	DefaultReconnectMax = 5 * time.Second
+	// DefaultAckTimeout is how long an unanswered publish is remembered
+	// before the client forgets it. It bounds the memory held for publishes
+	// whose caller stopped waiting; callers wait no longer than their ctx.
+	DefaultAckTimeout = 30 * time.Second
+	// DefaultMaxPending is the number of publishes that may await their ack
+	// at one time, over all callers; past it a publish waits for a free slot
+	// until its ctx is done.
+	DefaultMaxPending = 4096
+)
+
+// WithName sets the connection name shown by the server's monitoring.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithCredentialsFile authenticates with a NATS credentials file (a user JWT
+// and its nkey seed). The file's content is never logged.
+func WithCredentialsFile(path string) Option { return func(o *options) { o.credentials = path } }
+
+// WithInProcessServer connects to a server running in this process (such as
+// one started by [RunEmbedded]) through a pipe instead of TCP; the url given
+// to [Connect] may then be empty. The connection cannot outlive that server:
+// after it shuts down the client keeps trying it in vain.
+func WithInProcessServer(s nats.InProcessConnProvider) Option {
+	return func(o *options) { o.inProcess = s }
+}
+
+// WithLogger sets the logger for connection events (disconnects, reconnects,
+// asynchronous errors). By default nothing is logged. Server addresses are
+// logged with any user information removed.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithReconnectBackoff sets the wait before the first reconnect attempt and
+// the longest wait between attempts; the wait doubles from min up to max,
+// with jitter. Defaults: [DefaultReconnectMin], [DefaultReconnectMax].
+func WithReconnectBackoff(minWait, maxWait time.Duration) Option {
+	return func(o *options) { o.backoffMin, o.backoffMax = minWait, maxWait }
+}
+
+// WithAckTimeout sets how long the client keeps waiting for a publish's ack
+// that nobody waits for any more. Default: [DefaultAckTimeout].
+func WithAckTimeout(d time.Duration) Option { return func(o *options) { o.ackTimeout = d } }
+
+// WithMaxPending sets the number of publishes that may await their ack at
+// one time. Default: [DefaultMaxPending].
+func WithMaxPending(n int) Option { return func(o *options) { o.maxPending = n } }
+
+// WithBackgroundConnect makes [Connect] return at once even when the server
+// cannot be reached yet; the client keeps trying and [Client.Connected] says
+// when it succeeded. Without it Connect waits for the first connection until
+// its ctx is done.
+func WithBackgroundConnect() Option { return func(o *options) { o.background = true } }
+
+// WithNATSOptions adds options to the underlying [nats.Connect] call, for
+// example TLS settings. They are applied after this package's own.
+func WithNATSOptions(opts ...nats.Option) Option {
+	return func(o *options) { o.extra = append(o.extra, opts...) }
+}
+
+// Connect connects to the NATS server(s) at serverURL (a comma-separated list is
+// accepted) and creates a JetStream context.
+//
+// Unless [WithBackgroundConnect] is given, Connect waits for the first
+// connection until ctx is done and then fails with an error wrapping
+// [ErrUnavailable]. After that the client reconnects forever, with backoff.
+// Publishes are never buffered while disconnected: they fail at once, so that
+// a webhook is answered 503 rather than acknowledged on a promise.
+func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, error) {
+	o := options{
+		backoffMin: DefaultReconnectMin,
+		backoffMax: DefaultReconnectMax,
+		ackTimeout: DefaultAckTimeout,
+		maxPending: DefaultMaxPending,
+		flushTime:  5 * time.Second,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.backoffMin <= 0 {
+		o.backoffMin = DefaultReconnectMin
+	}
+	o.backoffMax = max(o.backoffMax, o.backoffMin)
+
+	c := &Client{
+		log:       o.log,
+		down:      closedChan(),
+		isDown:    true,
+		connected: make(chan struct{}),
+	}
+	nopts := []nats.Option{
+		nats.Name(o.name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.CustomReconnectDelay(backoff(o.backoffMin, o.backoffMax)),
+		// No reconnect buffer: a publish while disconnected fails at once.
+		nats.ReconnectBufSize(-1),
+		// Bound a write to a stuck socket; the connection is then dropped.
+		nats.FlusherTimeout(o.flushTime),
+		// Notice a silently dead connection within a minute.
+		nats.PingInterval(20 * time.Second),
+		nats.MaxPingsOutstanding(3),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			c.setUp()
+			c.log.Info("nats connected", "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			c.setUp()
+			c.log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			c.setDown()
+			c.log.Warn("nats disconnected", "error", err)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) {
+			c.setDown()
+			c.log.Info("nats connection closed")
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				c.log.Error("nats asynchronous error", "subject", sub.Subject, "error", err)
+				return
+			}
+			c.log.Error("nats asynchronous error", "error", err)
+		}),
+	}
+	if o.credentials != "" {
+		nopts = append(nopts, nats.UserCredentials(o.credentials))
+	}
+	if o.inProcess != nil {
+		nopts = append(nopts, nats.InProcessServer(o.inProcess))
+	}
+	nopts = append(nopts, o.extra...)
+
+	nc, err := nats.Connect(serverURL, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", redactURLs(serverURL), err)
+	}
+	c.nc = nc
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(max(o.maxPending, 1)),
+		jetstream.WithPublishAsyncTimeout(o.ackTimeout),
+	)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("create jetstream context: %w", err)
+	}
+	c.js = js
+	if nc.IsConnected() {
+		c.setUp()
+	}
+	if o.background {
+		return c, nil
+	}
+	select {
+	case <-c.connected:
+		return c, nil
+	case <-ctx.Done():
+		lastErr := nc.LastError()
+		nc.Close()
+		if lastErr == nil {
+			lastErr = ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: connect to nats %s: %w", ErrUnavailable, redactURLs(serverURL), lastErr)
+	}
+}
+
+// Connected reports whether the client is connected to a server right now;
+// use it for readiness.
+func (c *Client) Connected() bool { return c.nc.IsConnected() }
+
+// JetStream returns the JetStream context, for stream management and reading.
+func (c *Client) JetStream() jetstream.JetStream { return c.js }
+
+// Conn returns the underlying NATS connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// Close closes the connection. Publishes still waiting for their acks fail
+// with [ErrUnavailable].
+func (c *Client) Close() {
+	c.nc.Close()
+	c.setDown()
+}
+
+// downSignal returns a channel that is closed when the connection is lost.
+// It returns nil (never closed) when the connection is up but the reconnect
+// callback has not run yet, so that a caller is not failed spuriously.
+func (c *Client) downSignal() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.isDown {
+		return nil
+	}
+	return c.down
+}
+
+func (c *Client) setUp() {
+	c.mu.Lock()
+	if c.isDown {
+		c.down = make(chan struct{})
+		c.isDown = false
+	}
+	c.mu.Unlock()
+	c.firstOnce.Do(func() { close(c.connected) })
+}
+
+func (c *Client) setDown() {
+	c.mu.Lock()
+	if !c.isDown {
+		close(c.down)
+		c.isDown = true
+	}
+	c.mu.Unlock()
+}
+
+func closedChan() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+// backoff returns a reconnect delay that doubles from minWait to maxWait
+// with up to 20% jitter either way. attempts counts passes over the server
+// list, from 1.
+func backoff(minWait, maxWait time.Duration) nats.ReconnectDelayHandler {
+	return func(attempts int) time.Duration {
+		d := minWait
+		for i := 1; i < attempts && d < maxWait; i++ {
+			d *= 2
+		}
+		d = min(d, maxWait)
+		jitter := time.Duration(rand.Int64N(int64(d)/5 + 1))
+		if rand.IntN(2) == 0 {
+			return d - jitter
+		}
+		return d + jitter
+	}
+}
+
+// redactURLs removes passwords from a comma-separated list of server URLs,
+// for error messages.
+func redactURLs(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if u, err := url.Parse(p); err == nil && u.User != nil {
+			u.User = url.User("redacted")
+			p = u.String()
+		} else if err != nil && strings.Contains(p, "@") {
+			p = "<unparsable url>"
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, ",")
+}
+
+// errClosed is reported when a publish is attempted on a closed client.
+var errClosed = errors.New("client closed")

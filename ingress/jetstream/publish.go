@@ -1,0 +1,262 @@
+package jetstream
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrUnavailable means JetStream could not be reached or did not acknowledge
+// in time: the connection is down, the client is closed, no stream answered,
+// too many publishes were pending, or ctx's deadline passed first. A retry may
+// succeed, so the ingress answers 503 with Retry-After. Check it with
+// [errors.Is]; the underlying cause is wrapped as well.
+var ErrUnavailable = errors.New("jetstream unavailable")
+
+// Message is one message to publish.
+type Message struct {
+	// Subject is the subject to publish on; it must be captured by a stream.
+	Subject string
+	// MsgID, when not empty, is sent as the Nats-Msg-Id header: the stream
+	// stores a message with a given id once per duplicate window. Build it
+	// with [MsgID].
+	MsgID string
+	// Data is the payload.
+	Data []byte
+	// Header holds extra headers. It is not modified.
+	Header nats.Header
+}
+
+// Result is the outcome of publishing one [Message].
+type Result struct {
+	// Stream is the stream that stored the message.
+	Stream string
+	// Sequence is the message's sequence in Stream; for a duplicate, the
+	// sequence of the copy stored earlier.
+	Sequence uint64
+	// Duplicate reports that a message with the same MsgID was already stored
+	// within the duplicate window (by an earlier attempt or another ingress
+	// instance), so this one was not stored again.
+	Duplicate bool
+	// Err is nil when the server acknowledged the message. Otherwise the
+	// message may or may not have been stored; publishing it again with the
+	// same MsgID settles which.
+	Err error
+}
+
+// Publisher publishes batches of messages and waits for their acks. [Client]
+// implements it; the ingress depends on this interface so that its handlers
+// can be tested without a server.
+type Publisher interface {
+	PublishAll(ctx context.Context, msgs []Message) ([]Result, error)
+}
+
+var _ Publisher = (*Client)(nil)
+
+// PublishAll publishes msgs asynchronously, each with its MsgID as
+// Nats-Msg-Id, and waits until every one is acknowledged or ctx is done. It
+// returns one [Result] per message, in order.
+//
+// The error is nil only when every message was acknowledged (stored now, or
+// found Duplicate). Otherwise it says how many were not, and wraps one cause:
+// a cause that a retry cannot fix (an invalid subject, a payload over the
+// server's limit, a request the server rejected as bad) when there is one,
+// else one wrapping [ErrUnavailable] (or [context.Canceled] when ctx was
+// canceled). A Result without Err is never reported for a message that was
+// not acknowledged.
+//
+// PublishAll does not wait past ctx's deadline, and fails at once when the
+// connection is down or is lost while waiting. It is safe for concurrent use;
+// all callers share the client's connection and ack tracking.
+func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, error) {
+	results := make([]Result, len(msgs))
+	if len(msgs) == 0 {
+		return results, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return results, failRest(results, msgs, 0, contextErr(err))
+	}
+	down := c.downSignal()
+	switch st := c.nc.Status(); st {
+	case nats.CONNECTED:
+	case nats.CLOSED:
+		return results, failRest(results, msgs, 0, fmt.Errorf("%w: %w", ErrUnavailable, errClosed))
+	default:
+		return results, failRest(results, msgs, 0, fmt.Errorf("%w: connection %s: %w", ErrUnavailable, st, nats.ErrDisconnected))
+	}
+
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i := range msgs {
+		f, err := c.publishAsync(ctx, &msgs[i])
+		if err == nil {
+			futures[i] = f
+			continue
+		}
+		results[i].Err = publishErr(msgs[i].Subject, err)
+		if errors.Is(results[i].Err, ErrUnavailable) {
+			// The rest would fail the same way: do not wait for them.
+			return results, failRest(results, msgs, i+1, results[i].Err)
+		}
+	}
+
+	var stop error // why waiting ended early: ctx done or connection lost
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		if stop == nil {
+			select {
+			case ack := <-f.Ok():
+				results[i] = ackResult(ack)
+				continue
+			case err := <-f.Err():
+				results[i].Err = publishErr(msgs[i].Subject, err)
+				continue
+			case <-ctx.Done():
+				stop = contextErr(ctx.Err())
+			case <-down:
+				stop = fmt.Errorf("%w: %w", ErrUnavailable, nats.ErrDisconnected)
+			}
+		}
+		// Take what has already arrived; the rest count as not acknowledged.
+		select {
+		case ack := <-f.Ok():
+			results[i] = ackResult(ack)
+		case err := <-f.Err():
+			results[i].Err = publishErr(msgs[i].Subject, err)
+		default:
+			results[i].Err = fmt.Errorf("publish %s: %w", msgs[i].Subject, stop)
+		}
+	}
+	return results, summarize(results)
+}
+
+// publishAsync sends one message without waiting for its ack. When the
+// client has too many pending publishes it waits for a slot, but not past
+// ctx's deadline.
+func (c *Client) publishAsync(ctx context.Context, m *Message) (jetstream.PubAckFuture, error) {
+	hdr := m.Header
+	if m.MsgID != "" {
+		hdr = maps.Clone(hdr)
+		if hdr == nil {
+			hdr = nats.Header{}
+		}
+		hdr.Set(jetstream.MsgIDHeader, m.MsgID)
+	}
+	msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: hdr}
+	if deadline, ok := ctx.Deadline(); ok {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		return c.js.PublishMsgAsync(msg, jetstream.WithStallWait(wait))
+	}
+	return c.js.PublishMsgAsync(msg)
+}
+
+func ackResult(ack *jetstream.PubAck) Result {
+	return Result{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
+}
+
+// failRest sets err on every result from index from on and returns the
+// summary error.
+func failRest(results []Result, msgs []Message, from int, err error) error {
+	for i := from; i < len(results); i++ {
+		results[i].Err = fmt.Errorf("publish %s: %w", msgs[i].Subject, err)
+	}
+	return summarize(results)
+}
+
+// summarize returns nil when every result succeeded, else an error counting
+// the failures that wraps the first permanent failure if there is one, else
+// the first failure.
+func summarize(results []Result) error {
+	failed := 0
+	var first, permanent error
+	for _, r := range results {
+		if r.Err == nil {
+			continue
+		}
+		failed++
+		if first == nil {
+			first = r.Err
+		}
+		if permanent == nil && !errors.Is(r.Err, ErrUnavailable) && !errors.Is(r.Err, context.Canceled) {
+			permanent = r.Err
+		}
+	}
+	if failed == 0 {
+		return nil
+	}
+	if permanent != nil {
+		first = permanent
+	}
+	return fmt.Errorf("%d of %d messages not acknowledged: %w", failed, len(results), first)
+}
+
+// publishErr wraps a publish or ack error with the subject and, unless a
+// retry cannot help, with ErrUnavailable.
+func publishErr(subject string, err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("publish %s: %w", subject, contextErr(err))
+	case permanent(err):
+		return fmt.Errorf("publish %s: %w", subject, err)
+	default:
+		return fmt.Errorf("%w: publish %s: %w", ErrUnavailable, subject, err)
+	}
+}
+
+// permanent reports whether publishing the same message again cannot succeed.
+func permanent(err error) bool {
+	switch {
+	case errors.Is(err, nats.ErrBadSubject),
+		errors.Is(err, nats.ErrMaxPayload),
+		errors.Is(err, nats.ErrHeadersNotSupported),
+		errors.Is(err, nats.ErrInvalidMsg),
+		errors.Is(err, jetstream.ErrInvalidOption),
+		errors.Is(err, jetstream.ErrAsyncPublishReplySubjectSet):
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code >= 400 && apiErr.Code < 500
+	}
+	return false
+}
+
+// contextErr wraps a context error: a passed deadline means no ack came in
+// time (ErrUnavailable); a cancellation means the caller gave up.
+func contextErr(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("canceled before the ack: %w", err)
+	}
+	return fmt.Errorf("%w: no ack before the deadline: %w", ErrUnavailable, err)
+}
+
+// MsgID returns a deterministic message id for parts: the SHA-256 of the
+// parts, each prefixed with its length so that ("a", "bc") and ("ab", "c")
+// differ, in unpadded base64url (43 characters of [A-Za-z0-9_-]).
+//
+// The ingress derives an action's id from the idempotency key, event type,
+// SourceEnvironment, environment, mapping and action position, so a replay of
+// the same event yields the same ids and the stream's duplicate window
+// rejects it.
+func MsgID(parts ...string) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, p := range parts {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
+		h.Write([]byte(p))
+	}
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
+}

@@ -1,0 +1,214 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names and limits used when the configuration does not say otherwise.
+const (
+	// DefaultActionStream is the name of the stream that holds actions.
+	DefaultActionStream = "INLET_ACTIONS"
+	// DefaultLogStream is the name of the stream that holds event and action logs.
+	DefaultLogStream = "INLET_LOGS"
+
+	// DefaultDuplicateWindow is the duplicate window of an action stream whose
+	// idempotency window is not set; it is JetStream's own default.
+	DefaultDuplicateWindow = 2 * time.Minute
+	// MinActionRetention is the shortest time actions are kept. An action
+	// stream keeps its messages for this long or for its duplicate window,
+	// whichever is longer.
+	MinActionRetention = 7 * 24 * time.Hour
+
+	// DefaultLogRetention is the retention of a log stream whose retention is
+	// not set.
+	DefaultLogRetention = 72 * time.Hour
+	// LogDuplicateWindow is the duplicate window of a log stream (or its
+	// retention, when that is shorter). Log records are not deduplicated
+	// across sender retries; the window only absorbs a client's own resends.
+	LogDuplicateWindow = time.Minute
+)
+
+// ActionStreamConfig returns the configuration of the stream that holds the
+// actions: it captures [ActionStreamSubject] ("inlet.actions.>").
+//
+// duplicateWindow is the idempotency window: a message whose Nats-Msg-Id was
+// stored less than duplicateWindow ago is not stored again and its ack says
+// Duplicate. Zero or less means [DefaultDuplicateWindow].
+//
+// Messages are kept for [MinActionRetention] or duplicateWindow, whichever is
+// longer, with no count or size limit and the oldest discarded first. MaxAge
+// is never shorter than the window because the server rebuilds its duplicate
+// map from the stored messages after a restart: a message that aged out would
+// take its id with it. replicas below 1 mean 1.
+func ActionStreamConfig(name string, duplicateWindow time.Duration, replicas int, storage jetstream.StorageType) jetstream.StreamConfig {
+	if duplicateWindow <= 0 {
+		duplicateWindow = DefaultDuplicateWindow
+	}
+	return baseStreamConfig(jetstream.StreamConfig{
+		Name:        name,
+		Description: "inlet actions",
+		Subjects:    []string{ActionStreamSubject},
+		MaxAge:      max(duplicateWindow, MinActionRetention),
+		Duplicates:  duplicateWindow,
+		Replicas:    replicas,
+		Storage:     storage,
+	})
+}
+
+// LogStreamConfig returns the configuration of the stream that holds event and
+// action log records: it captures [LogStreamSubject] ("inlet.logs.>").
+//
+// Records are kept for retention (zero or less means [DefaultLogRetention]),
+// with the oldest discarded first. The duplicate window is
+// [LogDuplicateWindow], or retention when that is shorter. replicas below 1
+// mean 1.
+func LogStreamConfig(name string, retention time.Duration, replicas int, storage jetstream.StorageType) jetstream.StreamConfig {
+	if retention <= 0 {
+		retention = DefaultLogRetention
+	}
+	return baseStreamConfig(jetstream.StreamConfig{
+		Name:        name,
+		Description: "inlet event and action logs",
+		Subjects:    []string{LogStreamSubject},
+		MaxAge:      retention,
+		Duplicates:  min(LogDuplicateWindow, retention),
+		Replicas:    replicas,
+		Storage:     storage,
+	})
+}
+
+// baseStreamConfig fills the fields both streams share, with the explicit
+// values the server would otherwise fill in, so that a configuration read back
+// from the server compares equal to the one we wrote.
+func baseStreamConfig(cfg jetstream.StreamConfig) jetstream.StreamConfig {
+	cfg.Retention = jetstream.LimitsPolicy
+	cfg.Discard = jetstream.DiscardOld
+	cfg.MaxMsgs = -1
+	cfg.MaxBytes = -1
+	cfg.MaxMsgsPerSubject = -1
+	cfg.MaxMsgSize = -1
+	cfg.Replicas = max(cfg.Replicas, 1)
+	// Direct gets serve GetLastMsgForSubject without going through the
+	// stream leader's API queue.
+	cfg.AllowDirect = true
+	return cfg
+}
+
+// EnsureResult says what [EnsureStream] did. Its values read well as a
+// condition reason or an event message.
+type EnsureResult string
+
+// The results of [EnsureStream].
+const (
+	// StreamCreated means the stream did not exist and was created.
+	StreamCreated EnsureResult = "Created"
+	// StreamUpdated means the stream existed with different values in the
+	// fields we own and was updated.
+	StreamUpdated EnsureResult = "Updated"
+	// StreamUnchanged means the stream existed with the wanted values.
+	StreamUnchanged EnsureResult = "Unchanged"
+)
+
+// EnsureStream creates the stream cfg describes, or updates it so that the
+// fields we own (those [ActionStreamConfig] and [LogStreamConfig] set:
+// description, subjects, retention, discard, limits, age, duplicate window,
+// replicas, storage, direct access) match cfg, and says which it did. Fields
+// we do not own, such as metadata or sources set by someone else, are kept.
+//
+// The storage type of a stream cannot be changed in place; EnsureStream
+// returns an error saying so rather than deleting the stream. js is usually a
+// [jetstream.JetStream] ([Client.JetStream]).
+func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream.StreamConfig) (EnsureResult, error) {
+	s, err := js.Stream(ctx, cfg.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		_, err = js.CreateStream(ctx, cfg)
+		if err == nil {
+			return StreamCreated, nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return "", fmt.Errorf("create stream %s: %w", cfg.Name, err)
+		}
+		// Someone created it meanwhile, with another configuration.
+		if s, err = js.Stream(ctx, cfg.Name); err != nil {
+			return "", fmt.Errorf("get stream %s: %w", cfg.Name, err)
+		}
+	case err != nil:
+		return "", fmt.Errorf("get stream %s: %w", cfg.Name, err)
+	}
+
+	have := s.CachedInfo().Config
+	diff := diffOwned(cfg, have)
+	if len(diff) == 0 {
+		return StreamUnchanged, nil
+	}
+	if have.Storage != cfg.Storage {
+		return "", fmt.Errorf("update stream %s: storage is %s and cannot be changed to %s in place; delete the stream to recreate it",
+			cfg.Name, have.Storage, cfg.Storage)
+	}
+	if _, err := js.UpdateStream(ctx, mergeOwned(have, cfg)); err != nil {
+		return "", fmt.Errorf("update stream %s (%v): %w", cfg.Name, diff, err)
+	}
+	return StreamUpdated, nil
+}
+
+// diffOwned returns the names of the owned fields whose values differ between
+// want and have, in a fixed order; nil when they all match. Subjects compare
+// as sets.
+func diffOwned(want, have jetstream.StreamConfig) []string {
+	var diff []string
+	check := func(name string, equal bool) {
+		if !equal {
+			diff = append(diff, name)
+		}
+	}
+	check("description", want.Description == have.Description)
+	check("subjects", sameSet(want.Subjects, have.Subjects))
+	check("retention", want.Retention == have.Retention)
+	check("discard", want.Discard == have.Discard)
+	check("maxAge", want.MaxAge == have.MaxAge)
+	check("duplicates", want.Duplicates == have.Duplicates)
+	check("maxMsgs", want.MaxMsgs == have.MaxMsgs)
+	check("maxBytes", want.MaxBytes == have.MaxBytes)
+	check("maxMsgsPerSubject", want.MaxMsgsPerSubject == have.MaxMsgsPerSubject)
+	check("maxMsgSize", want.MaxMsgSize == have.MaxMsgSize)
+	check("replicas", max(want.Replicas, 1) == max(have.Replicas, 1))
+	check("storage", want.Storage == have.Storage)
+	check("allowDirect", want.AllowDirect == have.AllowDirect)
+	return diff
+}
+
+// mergeOwned returns have with the owned fields taken from want.
+func mergeOwned(have, want jetstream.StreamConfig) jetstream.StreamConfig {
+	out := have
+	out.Description = want.Description
+	out.Subjects = slices.Clone(want.Subjects)
+	out.Retention = want.Retention
+	out.Discard = want.Discard
+	out.MaxAge = want.MaxAge
+	out.Duplicates = want.Duplicates
+	out.MaxMsgs = want.MaxMsgs
+	out.MaxBytes = want.MaxBytes
+	out.MaxMsgsPerSubject = want.MaxMsgsPerSubject
+	out.MaxMsgSize = want.MaxMsgSize
+	out.Replicas = want.Replicas
+	out.Storage = want.Storage
+	out.AllowDirect = want.AllowDirect
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

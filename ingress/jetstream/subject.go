@@ -1,0 +1,134 @@
+package jetstream
+
+import "strings"
+
+// Subject prefixes and the stream subjects that capture them.
+const (
+	// ActionSubjectPrefix starts every action subject.
+	ActionSubjectPrefix = "inlet.actions"
+	// LogSubjectPrefix starts every event and action log subject.
+	LogSubjectPrefix = "inlet.logs"
+	// EventLogSubjectPrefix starts every event log subject.
+	EventLogSubjectPrefix = LogSubjectPrefix + ".events"
+	// ActionLogSubjectPrefix starts every action log subject.
+	ActionLogSubjectPrefix = LogSubjectPrefix + ".actions"
+
+	// ActionStreamSubject is the subject filter of the action stream.
+	ActionStreamSubject = ActionSubjectPrefix + ".>"
+	// LogStreamSubject is the subject filter of the log stream.
+	LogStreamSubject = LogSubjectPrefix + ".>"
+)
+
+// ActionSubject returns the subject an action is published on:
+// "inlet.actions.<environment>.<action>", for example
+// "inlet.actions.production.triggerWorkflow".
+//
+// environment is a DNS label and action an action kind; both are escaped as
+// names (see [EventLogSubject]), so any input yields a valid subject.
+func ActionSubject(environment, action string) string {
+	return ActionSubjectPrefix + "." + nameToken(environment) + "." + nameToken(action)
+}
+
+// ActionFilter returns the subject filter that matches every action published
+// for one environment: "inlet.actions.<environment>.*".
+func ActionFilter(environment string) string {
+	return ActionSubjectPrefix + "." + nameToken(environment) + ".*"
+}
+
+// EventLogSubject returns the subject of the log record of one received event:
+// "inlet.logs.events.<namespace>.<sourceEnvironment>.<eventID>".
+//
+// Every token is made a valid NATS subject token deterministically, so the
+// same inputs always give the same subject and a record can be found again by
+// its event id:
+//
+//   - namespace and sourceEnvironment are Kubernetes names. '.' becomes '_'
+//     (which a Kubernetes name cannot contain, so distinct names stay
+//     distinct), and any other byte outside [A-Za-z0-9_-] becomes %XX.
+//   - eventID is chosen by the sender and may be anything. Bytes in
+//     [A-Za-z0-9_-] are kept and every other byte, '.' and '%' included,
+//     becomes %XX (upper-case hex), so distinct ids give distinct tokens:
+//     "evt_1N2x" stays as it is and "2024.01.01" becomes "2024%2E01%2E01".
+//
+// The empty string becomes the token "%", which no other input produces.
+func EventLogSubject(namespace, sourceEnvironment, eventID string) string {
+	return logSubject(EventLogSubjectPrefix, namespace, sourceEnvironment, eventID)
+}
+
+// ActionLogSubject returns the subject of the log records of the actions of one
+// event: "inlet.logs.actions.<namespace>.<sourceEnvironment>.<eventID>", with
+// the tokens escaped as in [EventLogSubject]. All action records of an event
+// share the subject; they are told apart by their content.
+func ActionLogSubject(namespace, sourceEnvironment, eventID string) string {
+	return logSubject(ActionLogSubjectPrefix, namespace, sourceEnvironment, eventID)
+}
+
+// EventLogFilter returns the subject filter that matches the event log records
+// of one SourceEnvironment: "inlet.logs.events.<namespace>.<sourceEnvironment>.*".
+func EventLogFilter(namespace, sourceEnvironment string) string {
+	return EventLogSubjectPrefix + "." + nameToken(namespace) + "." + nameToken(sourceEnvironment) + ".*"
+}
+
+// ActionLogFilter returns the subject filter that matches the action log
+// records of one SourceEnvironment:
+// "inlet.logs.actions.<namespace>.<sourceEnvironment>.*".
+func ActionLogFilter(namespace, sourceEnvironment string) string {
+	return ActionLogSubjectPrefix + "." + nameToken(namespace) + "." + nameToken(sourceEnvironment) + ".*"
+}
+
+func logSubject(prefix, namespace, sourceEnvironment, eventID string) string {
+	return prefix + "." + nameToken(namespace) + "." + nameToken(sourceEnvironment) + "." + idToken(eventID)
+}
+
+// emptyToken stands for the empty string. Escapes are always three bytes
+// ("%XX"), so a lone '%' cannot come from any other input.
+const emptyToken = "%"
+
+// nameToken escapes a Kubernetes name (or DNS label, or action kind): '.'
+// becomes '_' and any other byte outside [A-Za-z0-9_-] becomes %XX.
+func nameToken(s string) string {
+	return escape(s, true)
+}
+
+// idToken escapes a free-form identifier injectively: bytes in [A-Za-z0-9_-]
+// are kept, every other byte becomes %XX.
+func idToken(s string) string {
+	return escape(s, false)
+}
+
+func escape(s string, dotToUnderscore bool) string {
+	if s == "" {
+		return emptyToken
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !plain(s[i]) && !(dotToUnderscore && s[i] == '.') {
+			n++
+		}
+	}
+	if n == 0 && (!dotToUnderscore || strings.IndexByte(s, '.') < 0) {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) + 2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case plain(c):
+			b.WriteByte(c)
+		case dotToUnderscore && c == '.':
+			b.WriteByte('_')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0x0f])
+		}
+	}
+	return b.String()
+}
+
+// plain reports whether c may appear unescaped in a subject token.
+func plain(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}

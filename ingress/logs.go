@@ -1,0 +1,218 @@
+package ingress
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/nats-io/nuid"
+
+	"inlet.dev/inlet/ingress/jetstream"
+)
+
+// Action statuses in the action log.
+const (
+	actionPublished   = "published"
+	actionDuplicate   = "duplicate"
+	actionFailed      = "failed"
+	actionUnavailable = "unavailable"
+)
+
+// EventRecord is one event in the event log (inlet.logs.events.<ns>.<sourceEnvironment>.<id>).
+type EventRecord struct {
+	Kind              string            `json:"kind"` // "event"
+	ID                string            `json:"id"`
+	Time              time.Time         `json:"time"`
+	Namespace         string            `json:"namespace"`
+	SourceEnvironment string            `json:"sourceEnvironment"`
+	Source            string            `json:"source"`
+	SourceType        string            `json:"sourceType"`
+	Environment       string            `json:"environment"`
+	Type              string            `json:"type,omitempty"`
+	IdempotencyKey    string            `json:"idempotencyKey,omitempty"`
+	KeyDropped        bool              `json:"keyDropped,omitempty"`
+	UserID            string            `json:"userId,omitempty"`
+	Verified          bool              `json:"verified"`
+	Status            string            `json:"status"`
+	Idempotent        bool              `json:"idempotent,omitempty"`
+	Actions           int               `json:"actions"`
+	Failed            int               `json:"failed,omitempty"`
+	Error             string            `json:"error,omitempty"`
+	Size              int               `json:"size"`
+	Headers           map[string]string `json:"headers,omitempty"`
+	Payload           any               `json:"payload,omitempty"`
+}
+
+// actionRecord is one action in the action log (inlet.logs.actions.<ns>.<sourceEnvironment>.<event id>).
+type actionRecord struct {
+	Kind              string    `json:"kind"` // "action"
+	EventID           string    `json:"eventId"`
+	Time              time.Time `json:"time"`
+	Namespace         string    `json:"namespace"`
+	SourceEnvironment string    `json:"sourceEnvironment"`
+	EventType         string    `json:"eventType"`
+	Mapping           string    `json:"mapping"`
+	Action            string    `json:"action"`
+	Position          int       `json:"position"`
+	Subject           string    `json:"subject,omitempty"`
+	Stream            string    `json:"stream,omitempty"`
+	Sequence          uint64    `json:"sequence,omitempty"`
+	Status            string    `json:"status"`
+	Error             string    `json:"error,omitempty"`
+}
+
+// ActionRecord is the exported form of an action log record.
+type ActionRecord = actionRecord
+
+// sensitiveHeaderParts mark headers whose values never reach the event log.
+var sensitiveHeaderParts = []string{"signature", "secret", "token", "auth", "cookie", "api-key", "apikey", "password", "credential"}
+
+// redactHeaders copies the headers for the event log, replacing the value of every
+// header that may carry a secret, a signature or credentials.
+func redactHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for name, values := range h {
+		lower := strings.ToLower(name)
+		value := strings.Join(values, ", ")
+		for _, part := range sensitiveHeaderParts {
+			if strings.Contains(lower, part) {
+				value = "[redacted]"
+				break
+			}
+		}
+		out[lower] = value
+	}
+	return out
+}
+
+// logWriter writes event and action logs to JetStream in the background, so that the
+// log never delays an answer. When the queue is full, records are dropped and counted.
+type logWriter struct {
+	pub     Publisher
+	log     logr.Logger
+	metrics *metrics
+	queue   chan []jetstream.Message
+	done    chan struct{}
+	once    sync.Once
+}
+
+func newLogWriter(pub Publisher, log logr.Logger, m *metrics) *logWriter {
+	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan []jetstream.Message, 4096), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *logWriter) run() {
+	defer close(w.done)
+	var batch []jetstream.Message
+	for msgs := range w.queue {
+		batch = append(batch[:0], msgs...)
+		// Take whatever else is waiting, up to a bound, into the same round trip.
+	more:
+		for len(batch) < 256 {
+			select {
+			case next, ok := <-w.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, next...)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := w.pub.PublishAll(ctx, batch); err != nil {
+			w.metrics.logDropped.Add(float64(len(batch)))
+			w.log.V(1).Info("event log records not stored", "records", len(batch), "error", err.Error())
+		}
+		cancel()
+	}
+}
+
+func (w *logWriter) enqueue(msgs []jetstream.Message) {
+	defer func() { _ = recover() }() // enqueue after close: the server is stopping
+	select {
+	case w.queue <- msgs:
+	default:
+		w.metrics.logDropped.Add(float64(len(msgs)))
+	}
+}
+
+// close stops taking records and waits until the queued ones are written or ctx ends.
+func (w *logWriter) close(ctx context.Context) {
+	w.once.Do(func() { close(w.queue) })
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+	}
+}
+
+func baseRecord(req *request, id string) EventRecord {
+	env := req.env
+	return EventRecord{
+		Kind: "event", ID: id, Time: req.received.UTC(),
+		Namespace: env.Key.Namespace, SourceEnvironment: env.Key.Name,
+		Source: env.Source, SourceType: string(env.SourceType), Environment: env.Environment,
+		Size: len(req.raw),
+	}
+}
+
+// rejected logs a request that was refused before its events were known, without its
+// payload: an unverified body is not worth keeping.
+func (w *logWriter) rejected(req *request, h http.Header, reason string) {
+	rec := baseRecord(req, nuid.Next())
+	rec.Status, rec.Error = resultUnauthorized, reason
+	if strings.HasPrefix(reason, "verification failed") {
+		rec.Verified = false
+	} else {
+		rec.Status, rec.Verified = resultMalformed, true
+	}
+	rec.Headers = redactHeaders(h)
+	w.enqueue([]jetstream.Message{w.message(jetstream.EventLogSubject(req.env.Key.Namespace, req.env.Key.Name, rec.ID), "e."+rec.ID, rec)})
+}
+
+// accepted logs each event of a verified request and its actions.
+func (w *logWriter) accepted(req *request, h http.Header, status string, payloads bool) {
+	headers := redactHeaders(h)
+	ns, name := req.env.Key.Namespace, req.env.Key.Name
+	msgs := make([]jetstream.Message, 0, len(req.events)*2)
+	for _, ev := range req.events {
+		rec := baseRecord(req, ev.id)
+		rec.Type, rec.IdempotencyKey, rec.KeyDropped, rec.UserID = ev.info.Type, ev.info.IdempotencyKey, ev.info.KeyDropped, ev.info.UserID
+		rec.Verified, rec.Status, rec.Headers = true, status, headers
+		if payloads {
+			rec.Payload = ev.payload
+		}
+		duplicates := 0
+		for i, a := range ev.actions {
+			a.Kind, a.Time, a.Namespace, a.SourceEnvironment, a.EventType = "action", rec.Time, ns, name, ev.info.Type
+			switch a.Status {
+			case actionFailed:
+				rec.Failed++
+			case actionDuplicate:
+				duplicates++
+				rec.Actions++
+			case actionPublished:
+				rec.Actions++
+			}
+			msgs = append(msgs, w.message(jetstream.ActionLogSubject(ns, name, ev.id), "a."+ev.id+"."+itoa(i), a))
+		}
+		rec.Idempotent = status != resultUnavailable && len(ev.actions) > 0 && duplicates == len(ev.actions)
+		if rec.Idempotent {
+			rec.Status = resultIdempotent
+		} else if status == resultIdempotent {
+			rec.Status = resultAccepted
+		}
+		msgs = append(msgs, w.message(jetstream.EventLogSubject(ns, name, ev.id), "e."+ev.id, rec))
+	}
+	w.enqueue(msgs)
+}
+
+func (w *logWriter) message(subject, id string, v any) jetstream.Message {
+	data, _ := json.Marshal(v)
+	return jetstream.Message{Subject: subject, MsgID: id, Data: data}
+}

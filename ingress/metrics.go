@@ -1,0 +1,130 @@
+package ingress
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// metrics are the ingress's Prometheus metrics, all prefixed inlet_ingress_.
+type metrics struct {
+	events               *prometheus.CounterVec
+	actions              *prometheus.CounterVec
+	requestDuration      *prometheus.HistogramVec
+	publishDuration      prometheus.Histogram
+	verificationFailures *prometheus.CounterVec
+	logDropped           prometheus.Counter
+	snapshotProblems     prometheus.Gauge
+	snapshotBuilt        prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inlet_ingress_requests_total",
+			Help: "Requests to event endpoints by SourceEnvironment, result (accepted, idempotent, unauthorized, malformed, too_large, not_found, unavailable) and HTTP status.",
+		}, []string{"namespace", "source_environment", "result", "code"}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inlet_ingress_actions_total",
+			Help: "Actions by SourceEnvironment, action kind and status (published, duplicate, failed, unavailable).",
+		}, []string{"namespace", "source_environment", "action", "status"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "inlet_ingress_request_duration_seconds",
+			Help:    "Time from receiving an event to answering it, by result.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"result"}),
+		publishDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "inlet_ingress_publish_duration_seconds",
+			Help:    "Time JetStream took to acknowledge a request's actions.",
+			Buckets: []float64{.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}),
+		verificationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inlet_ingress_verification_failures_total",
+			Help: "Requests that failed verification, by reason (missing_signature, mismatch, stale_timestamp, endpoint_token, ...).",
+		}, []string{"reason"}),
+		logDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inlet_ingress_log_records_dropped_total",
+			Help: "Event and action log records that could not be written.",
+		}),
+		snapshotProblems: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "inlet_ingress_config_problems",
+			Help: "Resources left out of the served configuration because they do not compile or refer to something missing.",
+		}),
+		snapshotBuilt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "inlet_ingress_config_loaded_timestamp_seconds",
+			Help: "When the served configuration was last swapped in.",
+		}),
+	}
+	reg.MustRegister(m.events, m.actions, m.requestDuration, m.publishDuration, m.verificationFailures,
+		m.logDropped, m.snapshotProblems, m.snapshotBuilt)
+	return m
+}
+
+func (m *metrics) observeRequest(key types.NamespacedName, result string, code int, d time.Duration) {
+	m.events.WithLabelValues(key.Namespace, key.Name, result, strconv.Itoa(code)).Inc()
+	m.requestDuration.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// Stats is what one SourceEnvironment received and published since the server started.
+type Stats struct {
+	EventsReceived   int64
+	ActionsPublished int64
+	LastEventTime    time.Time
+	// Matched counts the events each mapping's when accepted, by mapping name.
+	Matched map[string]int64
+}
+
+// statsBook keeps Stats per SourceEnvironment, in memory, for status reporting: the
+// API server is not written per event.
+type statsBook struct {
+	mu    sync.Mutex
+	stats map[string]*Stats
+}
+
+func newStatsBook() *statsBook { return &statsBook{stats: map[string]*Stats{}} }
+
+func (b *statsBook) entry(key types.NamespacedName) *Stats {
+	s := b.stats[key.String()]
+	if s == nil {
+		s = &Stats{Matched: map[string]int64{}}
+		b.stats[key.String()] = s
+	}
+	return s
+}
+
+func (b *statsBook) record(key types.NamespacedName, at time.Time, events, published int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.entry(key)
+	s.EventsReceived += int64(events)
+	s.ActionsPublished += int64(published)
+	if at.After(s.LastEventTime) {
+		s.LastEventTime = at
+	}
+}
+
+func (b *statsBook) matched(key types.NamespacedName, mapping string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.entry(key).Matched[mapping]++
+}
+
+func (b *statsBook) all() map[string]Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]Stats, len(b.stats))
+	for k, s := range b.stats {
+		c := *s
+		c.Matched = make(map[string]int64, len(s.Matched))
+		for m, n := range s.Matched {
+			c.Matched[m] = n
+		}
+		out[k] = c
+	}
+	return out
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

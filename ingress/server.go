@@ -1,0 +1,197 @@
+// Package ingress is inlet's event data path: an HTTP server that takes events for any
+// number of SourceEnvironments, verifies each against its sender's signature, types it,
+// evaluates the EventMappings in CEL, and publishes the resulting actions to NATS
+// JetStream, answering 2xx only once every action is acknowledged.
+//
+// Endpoints:
+//
+//	POST /e/{namespace}/{sourceEnvironment}           sources that sign their requests
+//	POST /e/{namespace}/{sourceEnvironment}/{token}   sources that sign nothing
+//	GET  /healthz, /readyz, /metrics
+//
+// Answers: 200 with a JSON summary once every action is stored (also when nothing
+// matched); 400 for a body that is not JSON or has no event type; 401 when verification
+// fails; 404 for an unknown endpoint; 405 for a method other than POST; 413 past the
+// body limit; 503 with Retry-After when JetStream cannot be reached or did not
+// acknowledge in time, so the sender retries and nothing is lost.
+package ingress
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/jetstream"
+)
+
+// Publisher stores messages durably; *jetstream.Client is the real one.
+type Publisher interface {
+	// PublishAll publishes every message and waits for its acknowledgement. It returns
+	// an error when any message was not acknowledged.
+	PublishAll(ctx context.Context, msgs []jetstream.Message) ([]jetstream.Result, error)
+	// Connected reports whether the publisher can reach JetStream now.
+	Connected() bool
+}
+
+// Options configure a Server. Zero values take the documented defaults.
+type Options struct {
+	// Publisher stores actions and logs. Required.
+	Publisher Publisher
+	// Logger receives structured logs; never secrets, signatures or tokens.
+	Logger logr.Logger
+	// Registerer receives the Prometheus metrics; a new registry when nil.
+	Registerer prometheus.Registerer
+	// Gatherer serves /metrics; the registry above when nil.
+	Gatherer prometheus.Gatherer
+	// PublishTimeout bounds the wait for JetStream's acknowledgements (default 5s).
+	PublishTimeout time.Duration
+	// RetryAfter is the Retry-After sent with a 503 (default 5s).
+	RetryAfter time.Duration
+	// MaxEventsPerRequest bounds batches and NDJSON bodies (default 1000).
+	MaxEventsPerRequest int
+	// LogPayloads writes each accepted event's payload to the event log (default true
+	// when nil).
+	LogPayloads *bool
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server serves events from the current configuration snapshot, which can be swapped
+// at any time without dropping requests.
+type Server struct {
+	opts     Options
+	log      logr.Logger
+	snapshot atomic.Pointer[config.Snapshot]
+	metrics  *metrics
+	stats    *statsBook
+	logs     *logWriter
+	mux      *http.ServeMux
+	gatherer prometheus.Gatherer
+}
+
+// NewServer returns a server with no configuration yet: it answers 503 to events and is
+// not ready until SetSnapshot is called.
+func NewServer(opts Options) *Server {
+	if opts.PublishTimeout <= 0 {
+		opts.PublishTimeout = 5 * time.Second
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = 5 * time.Second
+	}
+	if opts.MaxEventsPerRequest <= 0 {
+		opts.MaxEventsPerRequest = 1000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LogPayloads == nil {
+		yes := true
+		opts.LogPayloads = &yes
+	}
+	reg, gatherer := opts.Registerer, opts.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gatherer = r, r
+	}
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		metrics:  newMetrics(reg),
+		stats:    newStatsBook(),
+		gatherer: gatherer,
+	}
+	s.logs = newLogWriter(opts.Publisher, s.log, s.metrics)
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/e/{namespace}/{name}", s.handleEvent)
+	s.mux.HandleFunc("/e/{namespace}/{name}/{token}", s.handleEvent)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return s
+}
+
+// SetSnapshot swaps the configuration atomically; requests already running finish
+// with the snapshot they started with.
+func (s *Server) SetSnapshot(snap *config.Snapshot) {
+	s.snapshot.Store(snap)
+	s.metrics.snapshotProblems.Set(float64(len(snap.Problems)))
+	s.metrics.snapshotBuilt.SetToCurrentTime()
+}
+
+// Snapshot returns the configuration being served, or nil before the first.
+func (s *Server) Snapshot() *config.Snapshot { return s.snapshot.Load() }
+
+// Handler returns the HTTP handler serving events, health and metrics.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Stats returns what each SourceEnvironment received and published since the server
+// started, for status reporting.
+func (s *Server) Stats() map[string]Stats { return s.stats.all() }
+
+// Ready reports whether the server has a configuration and JetStream is reachable.
+func (s *Server) Ready() error {
+	if s.snapshot.Load() == nil {
+		return errors.New("configuration not loaded yet")
+	}
+	if !s.opts.Publisher.Connected() {
+		return errors.New("NATS is not connected")
+	}
+	return nil
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if err := s.Ready(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok"))
+}
+
+// Serve listens on addr until ctx is done, then stops accepting connections and waits
+// up to drain for in-flight requests to finish, so that every event already received
+// is answered.
+func (s *Server) Serve(ctx context.Context, addr string, drain time.Duration) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeListener(ctx, ln, drain)
+}
+
+// ServeListener is Serve on an existing listener.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	s.logs.close(shutdownCtx)
+	if errors.Is(<-errc, http.ErrServerClosed) || err != nil {
+		return err
+	}
+	return nil
+}

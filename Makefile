@@ -64,8 +64,14 @@ build: manifests generate fmt vet ## Build the inlet binary into bin/.
 	go build -o bin/inlet ./cmd/inlet
 
 .PHONY: run
-run: control-plane ## Run inlet locally: control plane, CRDs and the samples.
-	go run ./cmd/inlet cluster --samples config/samples
+run: ## Run inlet locally on its embedded defaults: config/samples served on 127.0.0.1:8080, NATS on 127.0.0.1:4222.
+	go build -o bin/inlet ./cmd/inlet
+	bin/inlet dev --dir config/samples $(RUN_ARGS)
+
+.PHONY: run-cluster
+run-cluster: control-plane ## Run a local control plane (etcd, kube-apiserver) with the CRDs and samples applied.
+	go build -o bin/inlet ./cmd/inlet
+	bin/inlet cluster --samples config/samples $(RUN_ARGS)
 
 ##@ Deployment
 

@@ -12,6 +12,7 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 )
 
@@ -269,7 +270,7 @@ func TestOutageIs503AndRetryCompletes(t *testing.T) {
 	if a := h.send("stripe-test", body); a.Status != 200 {
 		t.Fatalf("before the outage: %+v", a)
 	}
-	restart := natstest.Stop(t, h.nats)
+	restart := natstest.Outage(t, h.nats)
 	outage := h.send("stripe-test", []byte(strings.Replace(stripe.body, "evt_1", "evt_2", 1)))
 	if outage.Status != http.StatusServiceUnavailable || outage.RetryAfter != "3" {
 		t.Errorf("during the outage: %+v, want 503 with Retry-After 3", outage)

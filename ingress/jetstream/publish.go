@@ -56,6 +56,8 @@ type Result struct {
 // implements it; the ingress depends on this interface so that its handlers
 // can be tested without a server.
 type Publisher interface {
+	// PublishAll publishes msgs and waits for their acks; see
+	// [Client.PublishAll] for the contract.
 	PublishAll(ctx context.Context, msgs []Message) ([]Result, error)
 }
 
@@ -94,6 +96,7 @@ func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, erro
 	}
 
 	futures := make([]jetstream.PubAckFuture, len(msgs))
+	var stop error // why waiting ends early: ctx done, connection lost, publish failed
 	for i := range msgs {
 		f, err := c.publishAsync(ctx, &msgs[i])
 		if err == nil {
@@ -102,12 +105,16 @@ func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, erro
 		}
 		results[i].Err = publishErr(msgs[i].Subject, err)
 		if errors.Is(results[i].Err, ErrUnavailable) {
-			// The rest would fail the same way: do not wait for them.
-			return results, failRest(results, msgs, i+1, results[i].Err)
+			// The rest would fail the same way: do not send them, and do
+			// not wait for the acks of those already sent.
+			stop = results[i].Err
+			for j := i + 1; j < len(msgs); j++ {
+				results[j].Err = fmt.Errorf("publish %s: not sent: %w", msgs[j].Subject, stop)
+			}
+			break
 		}
 	}
 
-	var stop error // why waiting ended early: ctx done or connection lost
 	for i, f := range futures {
 		if f == nil {
 			continue

@@ -58,7 +58,14 @@ func TestEnsureStream(t *testing.T) {
 		{name: "log stream", cfg: inletjs.LogStreamConfig("LOGS", 72*time.Hour, 1, jetstream.FileStorage), want: inletjs.StreamCreated},
 		{name: "log stream again", cfg: inletjs.LogStreamConfig("LOGS", 72*time.Hour, 1, jetstream.FileStorage), want: inletjs.StreamUnchanged},
 		{name: "log stream retention", cfg: inletjs.LogStreamConfig("LOGS", 24*time.Hour, 1, jetstream.FileStorage), want: inletjs.StreamUpdated},
-		{name: "memory stream", cfg: inletjs.ActionStreamConfig("MEM", 0, 1, jetstream.MemoryStorage), want: inletjs.StreamCreated},
+		{
+			name: "memory stream",
+			do: func(t *testing.T) {
+				if err := js.DeleteStream(ctx, "ACTIONS"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			cfg: inletjs.ActionStreamConfig("MEM", 0, 1, jetstream.MemoryStorage), want: inletjs.StreamCreated},
 		{name: "memory stream again", cfg: inletjs.ActionStreamConfig("MEM", 0, 0, jetstream.MemoryStorage), want: inletjs.StreamUnchanged},
 	}
 	for _, step := range steps {
@@ -86,7 +93,7 @@ func TestEnsureStream(t *testing.T) {
 	}
 
 	t.Run("storage cannot change", func(t *testing.T) {
-		_, err := inletjs.EnsureStream(ctx, js, inletjs.ActionStreamConfig("ACTIONS", 24*time.Hour, 1, jetstream.MemoryStorage))
+		_, err := inletjs.EnsureStream(ctx, js, inletjs.ActionStreamConfig("MEM", 24*time.Hour, 1, jetstream.FileStorage))
 		if err == nil || !strings.Contains(err.Error(), "storage") {
 			t.Errorf("EnsureStream with another storage: err = %v, want a storage error", err)
 		}

@@ -1,0 +1,181 @@
+package jetstream_test
+
+import (
+	"context"
+	"flag"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	inletjs "inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/jetstream/natstest"
+)
+
+// benchPublishers is the number of concurrent publishers in BenchmarkPublish,
+// standing for as many webhook requests in flight.
+const benchPublishers = 64
+
+// BenchmarkPublish is the publish-only baseline of the ingress: 64 concurrent
+// publishers, each operation one PublishAll of one ~200-byte action with a
+// unique MsgID, to a file-storage stream with a 24h duplicate window, over an
+// in-process pipe and over loopback TCP. It reports throughput (events/s)
+// and the latency of one PublishAll (p50/p99, ms).
+func BenchmarkPublish(b *testing.B) {
+	for _, mode := range []string{"inprocess", "tcp"} {
+		b.Run(mode, func(b *testing.B) {
+			s, url := natstest.Start(b)
+			var c *inletjs.Client
+			if mode == "inprocess" {
+				c = connect(b, "", inletjs.WithInProcessServer(s))
+			} else {
+				c = connect(b, url)
+			}
+			ensure(b, c, inletjs.ActionStreamConfig("BENCH", 24*time.Hour, 1, jetstream.FileStorage))
+			payload := []byte(`{"workflow":"win-back","recipients":["cus_NffrFeUfNV2Hib"],"data":{"plan":"price_1MoBy5LkdIwHu7ixZhnattbh"},"tenant":"acme","actor":null,"cancellation_key":null}`)
+			subject := inletjs.ActionSubject("production", "triggerWorkflow")
+
+			var (
+				next    atomic.Uint64
+				mu      sync.Mutex
+				latency []time.Duration
+			)
+			procs := runtime.GOMAXPROCS(0)
+			b.SetParallelism((benchPublishers + procs - 1) / procs)
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				local := make([]time.Duration, 0, 4096)
+				msgs := []inletjs.Message{{Subject: subject, Data: payload}}
+				for pb.Next() {
+					msgs[0].MsgID = inletjs.MsgID("bench", strconv.FormatUint(next.Add(1), 10))
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					t0 := time.Now()
+					_, err := c.PublishAll(ctx, msgs)
+					local = append(local, time.Since(t0))
+					cancel()
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				mu.Lock()
+				latency = append(latency, local...)
+				mu.Unlock()
+			})
+			elapsed := time.Since(start)
+			b.StopTimer()
+
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(ms(percentile(latency, 0.50)), "p50-ms")
+			b.ReportMetric(ms(percentile(latency, 0.99)), "p99-ms")
+		})
+	}
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[min(len(d)-1, int(p*float64(len(d))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+var dupKeys = flag.Int("inlet.dupkeys", 200_000, "unique message ids published by BenchmarkDuplicateWindowMemory")
+
+// BenchmarkDuplicateWindowMemory measures what the duplicate window costs the
+// NATS server in memory per remembered message id, to size JetStream for an
+// idempotency window.
+//
+// The server runs in this process, so its heap is ours to measure. The stream
+// is in memory storage with a 24h window but keeps at most 1000 tiny
+// messages, discarding the oldest: after a warm-up that fills it, message
+// storage no longer grows, while the server keeps every id of the window in
+// its duplicate map (ids are not forgotten when their message is discarded,
+// only when the window passes). So the heap growth (live heap after GC,
+// runtime.MemStats.HeapAlloc) from after the warm-up to after publishing
+// -inlet.dupkeys more unique ids (default 200k; 43-character ids from
+// MsgID, as the ingress sends) is the duplicate map: the map entry, the
+// entry struct, the id string and the slice that orders entries by age.
+// Client-side garbage is collected before each reading; the client's
+// pending-ack map has reached its size during the warm-up.
+//
+// Reported: B/key and MB/Mkeys (MiB per million ids). A file-storage stream
+// pays the same per id in memory, plus its messages on disk. Run it with
+// -benchtime=1x; b.N repeats the whole measurement on fresh servers.
+func BenchmarkDuplicateWindowMemory(b *testing.B) {
+	const (
+		keep  = 1000
+		batch = 1000
+	)
+	var perKey float64
+	for range b.N {
+		b.StopTimer()
+		s, err := inletjs.RunEmbedded(inletjs.EmbeddedOptions{StoreDir: b.TempDir(), NoLog: true, InProcessOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := connect(b, "", inletjs.WithInProcessServer(s))
+		ensure(b, c, jetstream.StreamConfig{
+			Name:       "DEDUPE",
+			Subjects:   []string{"dedupe.>"},
+			Storage:    jetstream.MemoryStorage,
+			Retention:  jetstream.LimitsPolicy,
+			Discard:    jetstream.DiscardOld,
+			MaxMsgs:    keep,
+			MaxAge:     25 * time.Hour,
+			Duplicates: 24 * time.Hour,
+		})
+
+		msgs := make([]inletjs.Message, batch)
+		publish := func(prefix string, n int) {
+			for i := 0; i < n; i += batch {
+				m := msgs[:min(batch, n-i)]
+				for j := range m {
+					m[j] = inletjs.Message{Subject: "dedupe.x", MsgID: inletjs.MsgID(prefix, strconv.Itoa(i+j)), Data: []byte{'x'}}
+				}
+				mustPublish(b, c, m)
+			}
+		}
+		publish("warmup", 5*keep)
+		before := liveHeap()
+
+		b.StartTimer()
+		publish("key", *dupKeys)
+		b.StopTimer()
+
+		after := liveHeap()
+		perKey = float64(int64(after)-int64(before)) / float64(*dupKeys)
+
+		// The stream still holds only keep messages, yet remembers the first
+		// warm-up id.
+		if got := streamMsgs(b, c, "DEDUPE"); got != keep {
+			b.Errorf("stream holds %d messages, want %d", got, keep)
+		}
+		res := mustPublish(b, c, []inletjs.Message{{Subject: "dedupe.x", MsgID: inletjs.MsgID("warmup", "0"), Data: []byte{'x'}}})
+		if !res[0].Duplicate {
+			b.Error("the first id was forgotten within the window")
+		}
+		c.Close()
+		natstest.Stop(s)
+	}
+	b.ReportMetric(perKey, "B/key")
+	b.ReportMetric(perKey*1e6/(1<<20), "MB/Mkeys")
+	b.ReportMetric(float64(*dupKeys), "keys")
+}
+
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}

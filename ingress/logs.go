@@ -1,13 +1,15 @@
 package ingress
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	stdjson "encoding/json"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-logr/logr"
 	"github.com/nats-io/nuid"
 
@@ -34,17 +36,18 @@ type EventRecord struct {
 	Environment       string            `json:"environment"`
 	Type              string            `json:"type,omitempty"`
 	IdempotencyKey    string            `json:"idempotencyKey,omitempty"`
-	KeyDropped        bool              `json:"keyDropped,omitempty"`
+	KeyDropped        bool              `json:"keyDropped,omitzero"`
 	UserID            string            `json:"userId,omitempty"`
 	Verified          bool              `json:"verified"`
 	Status            string            `json:"status"`
-	Idempotent        bool              `json:"idempotent,omitempty"`
+	Idempotent        bool              `json:"idempotent,omitzero"`
 	Actions           int               `json:"actions"`
-	Failed            int               `json:"failed,omitempty"`
+	Failed            int               `json:"failed,omitzero"`
 	Error             string            `json:"error,omitempty"`
 	Size              int               `json:"size"`
 	Headers           map[string]string `json:"headers,omitempty"`
-	Payload           any               `json:"payload,omitempty"`
+	// Payload is the event exactly as received (for a batch, the element).
+	Payload stdjson.RawMessage `json:"payload,omitempty"`
 }
 
 // actionRecord is one action in the action log (inlet.logs.actions.<ns>.<sourceEnvironment>.<event id>).
@@ -60,7 +63,7 @@ type actionRecord struct {
 	Position          int       `json:"position"`
 	Subject           string    `json:"subject,omitempty"`
 	Stream            string    `json:"stream,omitempty"`
-	Sequence          uint64    `json:"sequence,omitempty"`
+	Sequence          uint64    `json:"sequence,omitzero"`
 	Status            string    `json:"status"`
 	Error             string    `json:"error,omitempty"`
 }
@@ -89,19 +92,23 @@ func redactHeaders(h http.Header) map[string]string {
 	return out
 }
 
+// logBatch builds the log messages of one request. It runs on the log writer's
+// goroutine, so encoding the records costs the request nothing.
+type logBatch func() []jetstream.Message
+
 // logWriter writes event and action logs to JetStream in the background, so that the
 // log never delays an answer. When the queue is full, records are dropped and counted.
 type logWriter struct {
 	pub     Publisher
 	log     logr.Logger
 	metrics *metrics
-	queue   chan []jetstream.Message
+	queue   chan logBatch
 	done    chan struct{}
 	once    sync.Once
 }
 
 func newLogWriter(pub Publisher, log logr.Logger, m *metrics) *logWriter {
-	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan []jetstream.Message, 4096), done: make(chan struct{})}
+	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, 4096), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -109,8 +116,8 @@ func newLogWriter(pub Publisher, log logr.Logger, m *metrics) *logWriter {
 func (w *logWriter) run() {
 	defer close(w.done)
 	var batch []jetstream.Message
-	for msgs := range w.queue {
-		batch = append(batch[:0], msgs...)
+	for build := range w.queue {
+		batch = append(batch[:0], build()...)
 		// Take whatever else is waiting, up to a bound, into the same round trip.
 	more:
 		for len(batch) < 256 {
@@ -119,7 +126,7 @@ func (w *logWriter) run() {
 				if !ok {
 					break more
 				}
-				batch = append(batch, next...)
+				batch = append(batch, next()...)
 			default:
 				break more
 			}
@@ -133,12 +140,12 @@ func (w *logWriter) run() {
 	}
 }
 
-func (w *logWriter) enqueue(msgs []jetstream.Message) {
+func (w *logWriter) enqueue(build logBatch) {
 	defer func() { _ = recover() }() // enqueue after close: the server is stopping
 	select {
-	case w.queue <- msgs:
+	case w.queue <- build:
 	default:
-		w.metrics.logDropped.Add(float64(len(msgs)))
+		w.metrics.logDropped.Inc()
 	}
 }
 
@@ -172,21 +179,24 @@ func (w *logWriter) rejected(req *request, h http.Header, reason string) {
 		rec.Status, rec.Verified = resultMalformed, true
 	}
 	rec.Headers = redactHeaders(h)
-	w.enqueue([]jetstream.Message{w.message(jetstream.EventLogSubject(req.env.Key.Namespace, req.env.Key.Name, rec.ID), "e."+rec.ID, rec)})
+	w.enqueue(func() []jetstream.Message {
+		return []jetstream.Message{eventMessage(req.env.Key.Namespace, req.env.Key.Name, &rec, nil)}
+	})
 }
 
 // accepted logs each event of a verified request and its actions.
 func (w *logWriter) accepted(req *request, h http.Header, status string, payloads bool) {
 	headers := redactHeaders(h)
+	w.enqueue(func() []jetstream.Message { return acceptedMessages(req, headers, status, payloads) })
+}
+
+func acceptedMessages(req *request, headers map[string]string, status string, payloads bool) []jetstream.Message {
 	ns, name := req.env.Key.Namespace, req.env.Key.Name
 	msgs := make([]jetstream.Message, 0, len(req.events)*2)
 	for _, ev := range req.events {
 		rec := baseRecord(req, ev.id)
 		rec.Type, rec.IdempotencyKey, rec.KeyDropped, rec.UserID = ev.info.Type, ev.info.IdempotencyKey, ev.info.KeyDropped, ev.info.UserID
 		rec.Verified, rec.Status, rec.Headers = true, status, headers
-		if payloads {
-			rec.Payload = ev.payload
-		}
 		duplicates := 0
 		for i, a := range ev.actions {
 			a.Kind, a.Time, a.Namespace, a.SourceEnvironment, a.EventType = "action", rec.Time, ns, name, ev.info.Type
@@ -199,7 +209,8 @@ func (w *logWriter) accepted(req *request, h http.Header, status string, payload
 			case actionPublished:
 				rec.Actions++
 			}
-			msgs = append(msgs, w.message(jetstream.ActionLogSubject(ns, name, ev.id), "a."+ev.id+"."+itoa(i), a))
+			data, _ := json.Marshal(a)
+			msgs = append(msgs, jetstream.Message{Subject: jetstream.ActionLogSubject(ns, name, ev.id), MsgID: "a." + ev.id + "." + itoa(i), Data: data})
 		}
 		rec.Idempotent = status != resultUnavailable && len(ev.actions) > 0 && duplicates == len(ev.actions)
 		if rec.Idempotent {
@@ -207,12 +218,34 @@ func (w *logWriter) accepted(req *request, h http.Header, status string, payload
 		} else if status == resultIdempotent {
 			rec.Status = resultAccepted
 		}
-		msgs = append(msgs, w.message(jetstream.EventLogSubject(ns, name, ev.id), "e."+ev.id, rec))
+		var payload []byte
+		if payloads {
+			payload = rawPayload(req, ev)
+		}
+		msgs = append(msgs, eventMessage(ns, name, &rec, payload))
 	}
-	w.enqueue(msgs)
+	return msgs
 }
 
-func (w *logWriter) message(subject, id string, v any) jetstream.Message {
-	data, _ := json.Marshal(v)
-	return jetstream.Message{Subject: subject, MsgID: id, Data: data}
+// rawPayload is the event's payload as received: the body itself for a request of one
+// event, re-encoded only for the elements of a batch.
+func rawPayload(req *request, ev *event) stdjson.RawMessage {
+	if len(req.events) == 1 {
+		return stdjson.RawMessage(req.raw)
+	}
+	data, err := json.Marshal(ev.payload)
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+// eventMessage encodes an event record, splicing in the payload as received rather
+// than encoding it again.
+func eventMessage(namespace, sourceEnvironment string, rec *EventRecord, payload []byte) jetstream.Message {
+	data, _ := json.Marshal(rec)
+	if len(payload) > 0 && len(data) > 0 && data[len(data)-1] == '}' {
+		data = append(append(append(data[:len(data)-1], `,"payload":`...), bytes.TrimSpace(payload)...), '}')
+	}
+	return jetstream.Message{Subject: jetstream.EventLogSubject(namespace, sourceEnvironment, rec.ID), MsgID: "e." + rec.ID, Data: data}
 }

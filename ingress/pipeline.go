@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/nats-io/nuid"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -262,7 +263,7 @@ func (s *Server) queue(req *request, ev *event, mapping string, a config.Action,
 			UserID: ev.info.UserID, ReceivedAt: req.received.UTC(),
 		},
 	}
-	data, err := json.Marshal(msg)
+	data, err := jsonv2.Marshal(msg)
 	if err != nil {
 		rec.Status, rec.Error = actionFailed, "encode: "+err.Error()
 		req.failed++

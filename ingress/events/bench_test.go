@@ -76,9 +76,26 @@ func BenchmarkDescribe(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				_ = Normalize(info, payload)
+				sinkInfo = info
 			}
 		})
+	}
+}
+
+var (
+	sinkInfo  Info
+	sinkEvent map[string]any
+)
+
+func BenchmarkNormalize(b *testing.B) {
+	payload := payloadOf(b, string(fixture(b, "stripe_subscription_updated.json")))
+	info, err := Describe(v1alpha1.SourceTypeStripe, payload, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkEvent = Normalize(info, payload)
 	}
 }
 

@@ -53,12 +53,28 @@ type DecodeError struct {
 	msg    string
 }
 
-// Error returns the message, e.g. "invalid JSON at byte 17 (line 2): unexpected EOF".
+// Error returns the message, e.g. "invalid JSON at byte 17 (line 2): unexpected end of
+// input" or "event type not found at body.type".
 func (e *DecodeError) Error() string { return e.msg }
 
 func decodeError(reason string, offset int64, format string, args ...any) *DecodeError {
 	return &DecodeError{Reason: reason, Offset: offset, msg: fmt.Sprintf(format, args...)}
 }
+
+// The decoder is JSON v2 (github.com/go-json-experiment/json, the implementation of
+// encoding/json/v2), chosen by measurement: unmarshalling into any, it gives exactly
+// the values encoding/json gives (TestDecodeAgreesWithEncodingJSON, FuzzDecode) in
+// half the time on a single event, and it refuses invalid UTF-8 and duplicate keys,
+// which encoding/json silently accepts (replacing bad bytes; the last duplicate wins).
+// CPU time per body on this project's 2-core machine (go1.26, GOMAXPROCS=1, best of
+// 7 rounds; BenchmarkDecode measures the same, with more noise on a shared machine):
+//
+//	                                       Decode   JSON v2   encoding/json (+utf8.Valid)
+//	stripe event (2.1 KB, 137 allocs)      10.2µs    10.0µs    20.2µs (177 allocs)
+//	Segment batch (20 events, 16 KB)       99.9µs   100.0µs   158.0µs
+//
+// Decode calls json.Unmarshal once for the common bodies (decodeFast) and reads value
+// by value only for NDJSON and refused bodies.
 
 // decoder is a pooled jsontext.Decoder reading a body in place, without copying it.
 type decoder struct {
@@ -103,7 +119,15 @@ func Decode(contentType string, body []byte, limit int) ([]any, error) {
 		return nil, decodeError(ReasonEmpty, -1, "empty body")
 	}
 	ndjson := isNDJSON(contentType)
+	if !ndjson {
+		if out, ok := decodeFast(body, start, limit); ok {
+			return out, nil
+		}
+	}
 
+	// The exact path: NDJSON, and every body the fast path refused, for a precise
+	// error. It reads the body value by value, so a batch over the limit or a
+	// non-object element stops it early.
 	d := decoders.Get().(*decoder)
 	d.buf = *bytes.NewBuffer(body)
 	d.dec.Reset(&d.buf)
@@ -128,6 +152,30 @@ func Decode(contentType string, body []byte, limit int) ([]any, error) {
 		}
 		return nil, decodeError(ReasonNotObject, int64(start), "%s is %s, not a JSON object", what, kindName(kind))
 	}
+}
+
+// decodeFast decodes the common bodies, a single object or a batch within the limit,
+// in one call. It reports false for anything else, which the exact path then reads.
+func decodeFast(body []byte, start, limit int) ([]any, bool) {
+	switch body[start] {
+	case '{':
+		var v any // into any, not map[string]any: JSON v2 has a faster path for any
+		if json.Unmarshal(body, &v) == nil {
+			return []any{v}, true
+		}
+	case '[':
+		var list []any
+		if json.Unmarshal(body, &list) != nil || len(list) == 0 || len(list) > limit {
+			return nil, false
+		}
+		for _, v := range list {
+			if _, ok := v.(map[string]any); !ok {
+				return nil, false
+			}
+		}
+		return list, true
+	}
+	return nil, false
 }
 
 // decodeArray reads a batch: an array of objects and nothing after it.

@@ -24,7 +24,9 @@ const (
 	actionUnavailable = "unavailable"
 )
 
-// EventRecord is one event in the event log (inlet.logs.events.<ns>.<sourceEnvironment>.<id>).
+// EventRecord is one event in the event log, with what became of its actions, on
+// inlet.logs.events.<namespace>.<sourceEnvironment>.<event id>: one message per event,
+// readable by event id.
 type EventRecord struct {
 	Kind              string            `json:"kind"` // "event"
 	ID                string            `json:"id"`
@@ -46,13 +48,15 @@ type EventRecord struct {
 	Error             string            `json:"error,omitempty"`
 	Size              int               `json:"size"`
 	Headers           map[string]string `json:"headers,omitempty"`
+	// ActionLog holds what became of each action the event produced.
+	ActionLog []ActionRecord `json:"actionLog,omitempty"`
 	// Payload is the event exactly as received (for a batch, the element).
 	Payload stdjson.RawMessage `json:"payload,omitempty"`
 }
 
-// actionRecord is one action in the action log (inlet.logs.actions.<ns>.<sourceEnvironment>.<event id>).
-type actionRecord struct {
-	Kind              string    `json:"kind"` // "action"
+// ActionRecord is what became of one action: published, a duplicate of one stored
+// earlier, failed to build, or not stored because JetStream was unavailable.
+type ActionRecord struct {
 	EventID           string    `json:"eventId"`
 	Time              time.Time `json:"time"`
 	Namespace         string    `json:"namespace"`
@@ -67,9 +71,6 @@ type actionRecord struct {
 	Status            string    `json:"status"`
 	Error             string    `json:"error,omitempty"`
 }
-
-// ActionRecord is the exported form of an action log record.
-type ActionRecord = actionRecord
 
 // sensitiveHeaderParts mark headers whose values never reach the event log.
 var sensitiveHeaderParts = []string{"signature", "secret", "token", "auth", "cookie", "api-key", "apikey", "password", "credential"}
@@ -192,14 +193,15 @@ func (w *logWriter) accepted(req *request, h http.Header, status string, payload
 
 func acceptedMessages(req *request, headers map[string]string, status string, payloads bool) []jetstream.Message {
 	ns, name := req.env.Key.Namespace, req.env.Key.Name
-	msgs := make([]jetstream.Message, 0, len(req.events)*2)
+	msgs := make([]jetstream.Message, 0, len(req.events))
 	for _, ev := range req.events {
 		rec := baseRecord(req, ev.id)
 		rec.Type, rec.IdempotencyKey, rec.KeyDropped, rec.UserID = ev.info.Type, ev.info.IdempotencyKey, ev.info.KeyDropped, ev.info.UserID
 		rec.Verified, rec.Status, rec.Headers = true, status, headers
 		duplicates := 0
-		for i, a := range ev.actions {
-			a.Kind, a.Time, a.Namespace, a.SourceEnvironment, a.EventType = "action", rec.Time, ns, name, ev.info.Type
+		rec.ActionLog = make([]ActionRecord, 0, len(ev.actions))
+		for _, a := range ev.actions {
+			a.Time, a.Namespace, a.SourceEnvironment, a.EventType = rec.Time, ns, name, ev.info.Type
 			switch a.Status {
 			case actionFailed:
 				rec.Failed++
@@ -209,8 +211,7 @@ func acceptedMessages(req *request, headers map[string]string, status string, pa
 			case actionPublished:
 				rec.Actions++
 			}
-			data, _ := json.Marshal(a)
-			msgs = append(msgs, jetstream.Message{Subject: jetstream.ActionLogSubject(ns, name, ev.id), MsgID: "a." + ev.id + "." + itoa(i), Data: data})
+			rec.ActionLog = append(rec.ActionLog, *a)
 		}
 		rec.Idempotent = status != resultUnavailable && len(ev.actions) > 0 && duplicates == len(ev.actions)
 		if rec.Idempotent {

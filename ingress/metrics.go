@@ -126,5 +126,3 @@ func (b *statsBook) all() map[string]Stats {
 	}
 	return out
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -62,7 +62,7 @@ type request struct {
 	events   []*event
 	msgs     []jetstream.Message
 	// planned maps each message in msgs to its action record.
-	planned []*actionRecord
+	planned []*ActionRecord
 	failed  int
 }
 
@@ -73,7 +73,7 @@ type event struct {
 	payload    map[string]any
 	normalized map[string]any
 	preprocess any
-	actions    []*actionRecord
+	actions    []*ActionRecord
 }
 
 func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +234,7 @@ func (s *Server) plan(ctx context.Context, req *request, ev *event) {
 // build, as a failed action record.
 func (s *Server) queue(req *request, ev *event, mapping string, a config.Action, params map[string]any, err error) {
 	env := req.env
-	rec := &actionRecord{EventID: ev.id, Mapping: mapping, Action: string(a.Kind), Position: a.Position}
+	rec := &ActionRecord{EventID: ev.id, Mapping: mapping, Action: string(a.Kind), Position: a.Position}
 	ev.actions = append(ev.actions, rec)
 	if err != nil {
 		rec.Status, rec.Error = actionFailed, err.Error()

@@ -66,10 +66,9 @@ func (o *logOptions) run(ctx context.Context, out io.Writer, name string, events
 		return fmt.Errorf("connect to %s (is inlet running?): %w", o.natsURL, err)
 	}
 	defer client.Close()
-	filter := jetstream.ActionLogFilter(o.namespace, name)
-	if events {
-		filter = jetstream.EventLogFilter(o.namespace, name)
-	}
+	// Each event's record carries what became of its actions, so both commands read
+	// the event log.
+	filter := jetstream.EventLogFilter(o.namespace, name)
 	msgs, err := client.LastMessages(ctx, o.stream, filter, o.limit)
 	if err != nil {
 		return err
@@ -120,7 +119,17 @@ func newRecordPrinter(out io.Writer, output string, events bool) *recordPrinter 
 
 func (p *recordPrinter) print(data []byte) {
 	if p.json {
-		fmt.Fprintln(p.out, strings.TrimSpace(string(data)))
+		if p.events {
+			fmt.Fprintln(p.out, strings.TrimSpace(string(data)))
+			return
+		}
+		var r ingress.EventRecord
+		if json.Unmarshal(data, &r) == nil {
+			for _, a := range r.ActionLog {
+				line, _ := json.Marshal(a)
+				fmt.Fprintln(p.out, string(line))
+			}
+		}
 		return
 	}
 	if !p.header {

@@ -266,3 +266,25 @@ func TestIsNDJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeConcurrent decodes in parallel through the pooled decoders; run with -race.
+func TestDecodeConcurrent(t *testing.T) {
+	bodies := map[string]int{
+		string(fixture(t, "census_records.ndjson")): 3,
+		"{\"a\":1}\n{\"b\":2}":                      2,
+		`[{"a":1},{"b":2},{"c":3}]`:                 3,
+		`[{"a":1},2]`:                               0,
+		`{"a":1,"a":2}`:                             0,
+	}
+	for name, want := range bodies {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for range 200 {
+				got, err := Decode("application/json", []byte(name), DefaultLimit)
+				if want == 0 && err == nil || want > 0 && (err != nil || len(got) != want) {
+					t.Fatalf("Decode() = %d payloads, %v; want %d", len(got), err, want)
+				}
+			}
+		})
+	}
+}

@@ -369,3 +369,25 @@ func TestSnapshotSwap(t *testing.T) {
 		t.Errorf("recipients = %v", got)
 	}
 }
+
+// A batch whose idempotency key comes from a header (reverse-ETL's Idempotency-Key)
+// publishes every record, and a retry of the batch publishes none again.
+func TestBatchWithHeaderKey(t *testing.T) {
+	ht := sourceCases["hightouch"]
+	h := newHarness(t, fixture("hightouch", ht.spec, ht.secret, trigger("record", "[body.user_id]")))
+	body := []byte("{\"user_id\":\"a\"}\n{\"user_id\":\"b\"}\n{\"user_id\":\"c\"}\n")
+	header, path := h.sign("hightouch-test", body)
+	header.Set("Idempotency-Key", "sync-run-7")
+	header.Set("Content-Type", "application/x-ndjson")
+	first := h.post(h.http.URL, path, header, body)
+	retry := h.post(h.http.URL, path, header, body)
+	if first.Status != 200 || first.Events != 3 || first.Actions != 3 || first.Duplicates != 0 {
+		t.Errorf("first delivery = %+v, want 3 events, 3 new actions", first)
+	}
+	if !retry.Idempotent || retry.Duplicates != 3 {
+		t.Errorf("retry = %+v, want all 3 duplicates", retry)
+	}
+	if got := h.actions(jetstream.ActionStreamSubject); len(got) != 3 {
+		t.Errorf("stored %d actions, want 3", len(got))
+	}
+}

@@ -124,7 +124,11 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.Na
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.PublishTimeout)
 	defer cancel()
-	for _, p := range payloads {
+	var seenKeys map[string]bool
+	if len(payloads) > 1 {
+		seenKeys = make(map[string]bool, len(payloads))
+	}
+	for i, p := range payloads {
 		obj, ok := p.(map[string]any)
 		if !ok {
 			return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: "each event must be a JSON object"})
@@ -133,6 +137,15 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.Na
 		if err != nil {
 			s.logs.rejected(req, r.Header, err.Error())
 			return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: err.Error()})
+		}
+		// A key read from a header is the same for every event of a batch: qualify a
+		// repeated key with the event's position, so that the batch's events do not
+		// de-duplicate each other while a retry of the whole batch still does.
+		if k := ev.info.IdempotencyKey; seenKeys != nil && k != "" {
+			if seenKeys[k] {
+				ev.info.IdempotencyKey = k + "#" + strconv.Itoa(i)
+			}
+			seenKeys[k] = true
 		}
 		req.events = append(req.events, ev)
 		s.plan(ctx, req, ev)

@@ -70,6 +70,7 @@ within a second; a bad manifest is reported and the others keep working.`,
 
 func (o *devOptions) run(ctx context.Context, out io.Writer) error {
 	start := time.Now()
+	ingress.TuneRuntime()
 	log := newLogger(o.verbose)
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return err

@@ -267,3 +267,24 @@ func MsgID(parts ...string) string {
 	var sum [sha256.Size]byte
 	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
 }
+
+// PublishBestEffort sends messages to JetStream subjects without waiting for
+// acknowledgements: the server stores what it receives, but nothing tells the caller
+// whether it did. It suits records whose loss costs less than the wait, such as the
+// event log; never actions. It returns an error, wrapping ErrUnavailable, when the
+// connection is down, and then sends nothing more.
+func (c *Client) PublishBestEffort(msgs []Message) error {
+	for _, m := range msgs {
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: m.Header}
+		if m.MsgID != "" {
+			if msg.Header == nil {
+				msg.Header = nats.Header{}
+			}
+			msg.Header.Set(jetstream.MsgIDHeader, m.MsgID)
+		}
+		if err := c.nc.PublishMsg(msg); err != nil {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+	return nil
+}

@@ -283,3 +283,32 @@ func mapping(in *config.Inputs, name string) *v1alpha1.EventMapping {
 	}
 	panic("no mapping " + name)
 }
+
+func TestCheckSource(t *testing.T) {
+	tests := map[string]struct {
+		spec v1alpha1.SourceSpec
+		want string // "" for valid
+	}{
+		"stripe": {v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeStripe}, ""},
+		"http event type that does not compile": {v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeHTTP, HTTP: &v1alpha1.HTTPSource{
+			Verification: v1alpha1.Verification{Type: v1alpha1.VerificationNone}, EventType: "body.type +",
+		}}, "spec.http.eventType: line 1, column"},
+		"cel verification that is not a bool": {v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeHTTP, HTTP: &v1alpha1.HTTPSource{
+			Verification: v1alpha1.Verification{Type: v1alpha1.VerificationCEL, CEL: &v1alpha1.CELVerification{Expression: "headers['x']"}},
+		}}, "spec.http.verification.cel.expression: must be a bool"},
+		"hmac timestamp header without a signed timestamp": {v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeHTTP, HTTP: &v1alpha1.HTTPSource{
+			Verification: v1alpha1.Verification{Type: v1alpha1.VerificationHMAC, HMAC: &v1alpha1.HMACVerification{Header: "X-Sig", TimestampHeader: "X-Ts", SignedContent: v1alpha1.SignedBody}},
+		}}, "spec.http.verification"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := config.CheckSource(&v1alpha1.Source{Spec: tc.spec})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -235,3 +235,40 @@ func LowerHeaders(h map[string][]string) map[string]string {
 	}
 	return out
 }
+
+// CheckSource compiles a Source's CEL expressions and checks its verification settings
+// as the ingress will, without its secrets. The error names the field; a
+// *celext.CompileError also the position.
+func CheckSource(src *v1alpha1.Source) error {
+	if src.Spec.Type != v1alpha1.SourceTypeHTTP {
+		if src.Spec.HeaderAuth != nil {
+			_, err := headerAuth(*src.Spec.HeaderAuth, []string{"check:only"})
+			return err
+		}
+		return nil
+	}
+	env, err := celext.NewEnv()
+	if err != nil {
+		return err
+	}
+	b := &builder{env: env}
+	if src.Spec.HTTP == nil {
+		return errors.New("spec.http is required for an http source")
+	}
+	if _, err := b.httpPrograms(src.Spec.HTTP); err != nil {
+		return err
+	}
+	v := &src.Spec.HTTP.Verification
+	switch v.Type {
+	case v1alpha1.VerificationStandardWebhooks, v1alpha1.VerificationBasic:
+		return nil // their secrets' format is checked when the SourceEnvironment is served
+	}
+	if _, err := b.httpVerifier(v, []string{"check-only-secret"}); err != nil {
+		var ce *celext.CompileError
+		if errors.As(err, &ce) {
+			return err
+		}
+		return fmt.Errorf("spec.http.verification: %w", err)
+	}
+	return nil
+}

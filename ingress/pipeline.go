@@ -100,7 +100,7 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.Na
 		s.metrics.verificationFailures.WithLabelValues("endpoint_token").Inc()
 		return s.answer(w, resultUnauthorized, http.StatusUnauthorized, response{Error: "verification failed: the endpoint token is missing or wrong"})
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, env.MaxBodySize))
+	raw, err := readBody(w, r, env.MaxBodySize)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -316,10 +316,29 @@ func (s *Server) recordActions(req *request, results []jetstream.Result, publish
 }
 
 func (s *Server) answer(w http.ResponseWriter, result string, status int, body response) (string, int) {
+	data, _ := json.Marshal(body)
+	data = append(data, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	_, _ = w.Write(data)
 	return result, status
+}
+
+// readBody reads the whole body, at most limit bytes, into a buffer sized from
+// Content-Length when the sender gave one.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if n := r.ContentLength; n > 0 && n <= limit {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, err
+		}
+		// Content-Length promised n bytes; anything more is a malformed request, which
+		// net/http rejects on its own.
+		return buf, nil
+	}
+	return io.ReadAll(body)
 }
 
 func (s *Server) unavailable(w http.ResponseWriter, msg string) (string, int) {

@@ -19,8 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nuid"
-
 	"inlet.dev/inlet/api/v1alpha1"
 )
 
@@ -87,6 +85,14 @@ func mac(h func() hash.Hash, key []byte, parts ...[]byte) []byte {
 	return m.Sum(nil)
 }
 
+// MessageID is the message id Headers sends for a body: derived from the body, so that
+// sending the same payload again looks like a provider's retry of one delivery (which
+// keeps its svix-id or webhook-id) and is de-duplicated.
+func MessageID(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
 // Headers returns the headers a sender of the given Source would set to sign body with
 // secret at t: the provider's own scheme for stripe, clerk, workos and segment, the
 // configured scheme for http sources, and the header token for sources with
@@ -101,7 +107,7 @@ func Headers(src *v1alpha1.SourceSpec, secret string, t time.Time, body []byte) 
 	case v1alpha1.SourceTypeWorkOS:
 		h.Set("WorkOS-Signature", WorkOS(secret, t, body))
 	case v1alpha1.SourceTypeClerk:
-		id := "msg_" + nuid.Next()
+		id := MessageID(body)
 		sig, err := Svix(secret, id, t, body)
 		if err != nil {
 			return nil, err
@@ -143,7 +149,7 @@ func httpHeaders(h http.Header, v *v1alpha1.Verification, secret string, t time.
 	switch v.Type {
 	case v1alpha1.VerificationHMAC:
 		c := v.HMAC
-		id := "msg_" + nuid.Next()
+		id := MessageID(body)
 		ts := strconv.FormatInt(t.Unix(), 10)
 		if c.TimestampUnit == v1alpha1.TimestampMilliseconds {
 			ts = strconv.FormatInt(t.UnixMilli(), 10)
@@ -169,7 +175,7 @@ func httpHeaders(h http.Header, v *v1alpha1.Verification, secret string, t time.
 			h.Set(c.IDHeader, id)
 		}
 	case v1alpha1.VerificationStandardWebhooks:
-		id := "msg_" + nuid.Next()
+		id := MessageID(body)
 		sig, err := Svix(secret, id, t, body)
 		if err != nil {
 			return err

@@ -158,6 +158,10 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
+// Close stops the event log writer after writing what it holds, or when ctx ends.
+// Call it when the handler is used without Serve; Serve does it itself.
+func (s *Server) Close(ctx context.Context) { s.logs.close(ctx) }
+
 // Serve listens on addr until ctx is done, then stops accepting connections and waits
 // up to drain for in-flight requests to finish, so that every event already received
 // is answered.

@@ -251,10 +251,11 @@ func loadInputs(v *validation.Validator, namespace string, paths ...string) (con
 }
 
 // endpointTokens returns, as Secrets, an endpoint token for each SourceEnvironment whose
-// Source signs nothing, generating and saving (0600) the ones not yet in file.
+// Source signs nothing, generating and saving (0600) the ones not yet in file; with no
+// file, the tokens are generated and not kept.
 func endpointTokens(file string, in config.Inputs) ([]corev1.Secret, error) {
 	tokens := map[string]string{}
-	if data, err := os.ReadFile(file); err == nil {
+	if data, err := os.ReadFile(file); file != "" && err == nil {
 		if err := json.Unmarshal(data, &tokens); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
@@ -280,7 +281,7 @@ func endpointTokens(file string, in config.Inputs) ([]corev1.Secret, error) {
 			Data:       map[string][]byte{config.EndpointTokenKey: []byte(tokens[key])},
 		})
 	}
-	if changed {
+	if changed && file != "" {
 		data, _ := json.MarshalIndent(tokens, "", "  ")
 		if err := os.WriteFile(file, data, 0o600); err != nil {
 			return nil, err

@@ -198,10 +198,10 @@ func TestDevMode(t *testing.T) {
 		subjects[m.Subject]++
 	}
 	want := map[string]int{
-		"inlet.actions.production.identifyUser":    2, // Stripe's and Clerk's
-		"inlet.actions.production.triggerWorkflow": 2, // Stripe's and Clerk's welcome
-		"inlet.actions.production.setObject":       1,
-		"inlet.actions.production.subscribeUser":   1,
+		"inlet.actions.production.identifyUser":     2, // Stripe's and Clerk's
+		"inlet.actions.production.triggerWorkflow":  2, // Stripe's and Clerk's welcome
+		"inlet.actions.production.setObject":        1,
+		"inlet.actions.production.subscribeUser":    1,
 		"inlet.actions.development.triggerWorkflow": 1,
 	}
 	for s, n := range want {
@@ -260,4 +260,27 @@ func lastActions(t *testing.T, c *jetstream.Client) []ingress.ActionMessage {
 		}
 	}
 	return out
+}
+
+// TestOfflineTest is `inlet test` as a GitOps CI runs it: valid manifests pass, an
+// invalid one fails naming its file and field, and a payload shows its actions.
+func TestOfflineTest(t *testing.T) {
+	samples := filepath.Join(repoRoot(), "config", "samples")
+	out, err := run(t, "test", "-f", samples)
+	if err != nil || !strings.Contains(out, "valid: 4 sources, 4 source environments, 8 mappings") {
+		t.Errorf("samples: %v\n%s", err, out)
+	}
+	out, err = run(t, "test", "-f", samples, "-e", "stripe-production", "--event", filepath.Join(samples, "events", "stripe", "customer.subscription.created.json"))
+	if err != nil || !strings.Contains(out, "inlet.actions.production.identifyUser") || !strings.Contains(out, `"workflow":"subscription-welcome"`) || !strings.Contains(out, "2 actions would be published") {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	bad := t.TempDir()
+	manifest := "apiVersion: inlet.dev/v1alpha1\nkind: EventMapping\nmetadata: {name: m}\nspec:\n  sourceEnvironmentRef: {name: s}\n  eventType: x\n  actions:\n  - triggerWorkflow: {workflow: w, recipients: '[body.id'}\n"
+	if err := os.WriteFile(filepath.Join(bad, "m.yaml"), []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "test", "-f", bad)
+	if err == nil || !strings.Contains(out, "spec.actions[0].triggerWorkflow.recipients: line 1, column") {
+		t.Errorf("an expression that does not compile: %v\n%s", err, out)
+	}
 }

@@ -35,7 +35,7 @@ resources.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand())
+	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand(), newTestCommand())
 	root.AddCommand(newLogCommands()...)
 	return root
 }

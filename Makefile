@@ -139,7 +139,7 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize
 KUBECTL ?= $(shell command -v kubectl || echo "$(CONTROL_PLANE)/kubectl")
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
-KUSTOMIZE_VERSION ?= v5.8.3
+KUSTOMIZE_VERSION ?= v5.8.2
 
 # The control plane (etcd, kube-apiserver, kubectl) is built from Go modules by hack/,
 # once per version, into the user's cache, outside the clone.

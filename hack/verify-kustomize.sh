@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Renders config/default, what `make deploy` applies, and checks what the deployment
+# relies on: everything lands in inlet-system with names prefixed inlet-, the RBAC
+# bindings name the operator's ServiceAccount, and the operator's Deployment runs
+# `inlet operator` with NATS_URL from the inlet-config ConfigMap and INLET_IMAGE equal to
+# its own image, also when the image is overridden as `make deploy IMG=...` does.
+#
+#   hack/verify-kustomize.sh        (KUSTOMIZE=path/to/kustomize to pick the binary)
+#
+# It changes no files: the IMG override is rendered from a temporary copy of config/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KUSTOMIZE=${KUSTOMIZE:-bin/kustomize}
+if [[ ! -x $KUSTOMIZE ]]; then
+	KUSTOMIZE=$(command -v kustomize) || { echo "no kustomize: run 'make kustomize'" >&2; exit 1; }
+fi
+KUSTOMIZE=$(realpath "$KUSTOMIZE")
+
+failed=0
+pass() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; failed=1; }
+
+# doc KIND NAME: prints the one document of that kind and metadata.name from $rendered.
+doc() {
+	awk -v kind="$1" -v name="$2" '
+		function flush() { if (k == kind && n == name) printf "%s", buf; buf = ""; k = ""; n = ""; top = "" }
+		/^---$/ { flush(); next }
+		{ buf = buf $0 "\n" }
+		/^[^ ]/ { top = $1 }
+		/^kind: / { k = $2 }
+		top == "metadata:" && /^  name: / { n = $2 }
+		END { flush() }
+	' <<<"$rendered"
+}
+
+# metadata FIELD: prints "kind name value" for each document's metadata.FIELD.
+metadata() {
+	awk -v field="$1" '
+		/^---$/ { top = ""; next }
+		/^[^ ]/ { top = $1 }
+		/^kind: / { k = $2 }
+		top == "metadata:" && $0 ~ "^  " field ": " { print k, $2 }
+	' <<<"$rendered"
+}
+
+# has DOC LINE...: every LINE is a whole line of DOC.
+has() {
+	local d=$1 line
+	shift
+	for line; do
+		grep -qxF -- "$line" <<<"$d" || return 1
+	done
+}
+
+# verify LABEL [IMAGE]: checks $rendered; IMAGE, when given, is the image it must run.
+verify() {
+	local label=$1 want_image=${2:-}
+
+	has "$(doc Namespace inlet-system)" "kind: Namespace" &&
+		pass "$label: Namespace inlet-system" || fail "$label: no Namespace inlet-system"
+
+	local bad
+	bad=$(metadata namespace | awk '$2 != "inlet-system"')
+	[[ -z $bad ]] && pass "$label: every namespaced object is in inlet-system" ||
+		fail "$label: objects outside inlet-system: $bad"
+	bad=$(metadata name | awk '$1 != "CustomResourceDefinition" && $2 !~ /^inlet-/')
+	[[ -z $bad ]] && pass "$label: every name is prefixed inlet-" ||
+		fail "$label: names without the inlet- prefix: $bad"
+
+	has "$(doc ServiceAccount inlet-operator)" "  namespace: inlet-system" &&
+		pass "$label: ServiceAccount inlet-operator" || fail "$label: no ServiceAccount inlet-operator in inlet-system"
+	local subject=("- kind: ServiceAccount" "  name: inlet-operator" "  namespace: inlet-system")
+	has "$(doc ClusterRoleBinding inlet-operator)" "  name: inlet-operator" "${subject[@]}" &&
+		[[ $(doc ClusterRoleBinding inlet-operator | grep -A3 '^subjects:' | tail -n +2) == "$(printf '%s\n' "${subject[@]}")" ]] &&
+		pass "$label: ClusterRoleBinding inlet-operator binds ClusterRole inlet-operator to inlet-system/inlet-operator" ||
+		fail "$label: ClusterRoleBinding inlet-operator does not bind inlet-system/inlet-operator"
+	[[ $(doc RoleBinding inlet-leader-election | grep -A3 '^subjects:' | tail -n +2) == "$(printf '%s\n' "${subject[@]}")" ]] &&
+		pass "$label: RoleBinding inlet-leader-election binds inlet-system/inlet-operator" ||
+		fail "$label: RoleBinding inlet-leader-election does not bind inlet-system/inlet-operator"
+
+	has "$(doc ConfigMap inlet-config)" "  namespace: inlet-system" &&
+		doc ConfigMap inlet-config | grep -qE '^  NATS_URL: (nats|tls|ws|wss)://' &&
+		pass "$label: ConfigMap inlet-config holds NATS_URL" || fail "$label: no NATS_URL in ConfigMap inlet-config"
+
+	local deploy
+	deploy=$(doc Deployment inlet-operator)
+	has "$deploy" "  namespace: inlet-system" "      serviceAccountName: inlet-operator" &&
+		pass "$label: Deployment inlet-operator runs as inlet-operator" ||
+		fail "$label: Deployment inlet-operator missing or not running as ServiceAccount inlet-operator"
+	has "$deploy" '        - /inlet' '        - operator' '        - --leader-elect' \
+		'        - --health-probe-bind-address=:8081' '        - --metrics-bind-address=:8443' \
+		'        - --nats-url=$(NATS_URL)' '        - --ingress-image=$(INLET_IMAGE)' &&
+		pass "$label: Deployment inlet-operator runs inlet operator with its flags" ||
+		fail "$label: Deployment inlet-operator's command or args differ"
+	grep -A4 -xF -- '        - name: NATS_URL' <<<"$deploy" | grep -qxF '              name: inlet-config' &&
+		pass "$label: NATS_URL comes from ConfigMap inlet-config" || fail "$label: NATS_URL does not come from inlet-config"
+
+	local image env_image
+	image=$(sed -n 's/^        image: //p' <<<"$deploy")
+	env_image=$(grep -A1 -xF -- '        - name: INLET_IMAGE' <<<"$deploy" | sed -n 's/^          value: //p' || true)
+	if [[ -n $image && $image == "$env_image" && $image != controller* ]]; then
+		pass "$label: INLET_IMAGE is the operator's image ($image)"
+	else
+		fail "$label: image '$image' but INLET_IMAGE '$env_image'"
+	fi
+	if [[ -n $want_image ]]; then
+		[[ $image == "$want_image" ]] && pass "$label: the image is $want_image" ||
+			fail "$label: the image is '$image', want $want_image"
+	fi
+}
+
+rendered=$("$KUSTOMIZE" build config/default)
+verify "config/default"
+
+# What `make deploy IMG=...` renders, from a copy so the tree is left as it is.
+img=registry.example.com/inlet:verify
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp -R config "$tmp/"
+(cd "$tmp/config/manager" && "$KUSTOMIZE" edit set image "controller=$img")
+rendered=$("$KUSTOMIZE" build "$tmp/config/default")
+verify "IMG=$img" "$img"
+
+if ((failed)); then
+	echo "config/default: checks failed" >&2
+	exit 1
+fi
+echo "config/default: all checks passed"

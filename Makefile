@@ -44,8 +44,9 @@ verify-generated: manifests generate ## Fail when generated files are not commit
 	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
 
 .PHONY: test
-test: manifests generate fmt vet control-plane ## Run all tests against a real kube-apiserver, etcd and NATS (builds them on first use).
+test: manifests generate fmt vet control-plane kustomize ## Run all tests against a real kube-apiserver, etcd and NATS (builds them on first use).
 	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./... -count=1 $(TEST_ARGS)
+	KUSTOMIZE="$(KUSTOMIZE)" hack/verify-kustomize.sh
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
 FUZZTIME ?= 20000x

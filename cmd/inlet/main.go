@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,6 +13,9 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
@@ -35,7 +39,7 @@ resources.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand(), newTestCommand())
+	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand(), newTestCommand(), newIngressCommand(), newOperatorCommand())
 	root.AddCommand(newLogCommands()...)
 	return root
 }
@@ -47,4 +51,38 @@ func newLogger(verbose bool) logr.Logger {
 		return zap.New(zap.UseDevMode(true), zap.Level(zapcore.DebugLevel))
 	}
 	return zap.New(zap.Level(zapcore.InfoLevel))
+}
+
+// useLogger makes log controller-runtime's logger, so that a long-running command
+// writes one stream of structured records.
+func useLogger(log logr.Logger) {
+	ctrl.SetLogger(log)
+}
+
+// restConfig returns the API server configuration: the kubeconfig file when given,
+// otherwise KUBECONFIG, the in-cluster service account or ~/.kube/config, in that
+// order (controller-runtime's rules).
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("read kubeconfig %s: %w", kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, fmt.Errorf("find the API server (set --kubeconfig or KUBECONFIG): %w", err)
+	}
+	return cfg, nil
+}
+
+// redactURL removes the user information from a URL, for logs and messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }

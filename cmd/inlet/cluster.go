@@ -1,95 +1,303 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"inlet.dev/inlet/api/manifests"
-	"inlet.dev/inlet/controllers/testenv"
+	"inlet.dev/inlet/controllers"
+	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/watch"
 )
+
+// clusterStatsInterval is how often the in-process operator refreshes status counters.
+const clusterStatsInterval = 10 * time.Second
 
 type clusterOptions struct {
 	controlPlaneDir string
 	crdDir          string
 	samples         []string
+	kubeconfigOut   string
+	useKubeconfig   bool
 	kubeconfig      string
 	namespace       string
+	listen          string
+	natsListen      string
+	data            string
+	endpointBaseURL string
+	verbose         bool
 }
 
 func newClusterCommand() *cobra.Command {
 	o := clusterOptions{}
 	cmd := &cobra.Command{
 		Use:   "cluster",
-		Short: "Run a local Kubernetes control plane with inlet's CRDs and the samples applied",
-		Long: `cluster starts a real etcd and kube-apiserver (built from Go modules by
-hack/build-control-plane.sh), installs inlet's CRDs, applies the manifests given with
---samples, and writes a kubeconfig so that kubectl can talk to it. Ctrl-C stops it.`,
-		Example: `  inlet cluster --samples config/samples
-  kubectl --kubeconfig .inlet/kubeconfig get inlet`,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
+		Short: "Run the operator path on this machine: a control plane, NATS, the operator and the ingress",
+		Long: `cluster runs inlet as it runs in Kubernetes, on one machine. It starts a real etcd and
+kube-apiserver (built from Go modules by hack/build-control-plane.sh) or, with
+--use-kubeconfig, uses the cluster your kubeconfig points at; installs inlet's CRDs;
+starts an embedded NATS server with JetStream; runs the operator in this process; and
+serves every SourceEnvironment's endpoint in this process too, configured live from the
+API server. It applies the manifests given with --samples and writes a kubeconfig for
+kubectl. Ctrl-C stops everything. With --use-kubeconfig, make sure no inlet operator
+is deployed in that cluster: two operators would fight over the same resources.`,
+		Example: `  inlet cluster
+  kubectl --kubeconfig .inlet/kubeconfig get inlet
+  inlet send --source-environment stripe-production --sample customer.subscription.created
+  inlet cluster --use-kubeconfig --samples ''     # against the cluster in KUBECONFIG`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), cmd.OutOrStdout()) },
 	}
 	cache, _ := os.UserCacheDir()
-	cmd.Flags().StringVar(&o.controlPlaneDir, "control-plane-dir", envOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")), "folder holding the etcd and kube-apiserver binaries")
-	cmd.Flags().StringVar(&o.crdDir, "crds", "config/crd/bases", "folder holding inlet's CRDs")
-	cmd.Flags().StringSliceVar(&o.samples, "samples", nil, "manifest files or folders to apply once the control plane is up")
-	cmd.Flags().StringVar(&o.kubeconfig, "kubeconfig-out", ".inlet/kubeconfig", "where to write the kubeconfig for kubectl")
-	cmd.Flags().StringVar(&o.namespace, "namespace", "default", "namespace the samples are applied in")
+	f := cmd.Flags()
+	f.StringVar(&o.controlPlaneDir, "control-plane-dir", envOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")), "folder holding the etcd and kube-apiserver binaries")
+	f.StringVar(&o.crdDir, "crds", "config/crd/bases", "folder holding inlet's CRDs")
+	f.StringSliceVar(&o.samples, "samples", []string{"config/samples"}, "manifest files or folders to apply once the control plane is up ('' for none)")
+	f.StringVar(&o.kubeconfigOut, "kubeconfig-out", ".inlet/kubeconfig", "where to write the kubeconfig for kubectl")
+	f.BoolVar(&o.useKubeconfig, "use-kubeconfig", false, "use the cluster of --kubeconfig (or KUBECONFIG, ~/.kube/config) instead of starting a control plane")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to use with --use-kubeconfig")
+	f.StringVar(&o.namespace, "namespace", "default", "namespace the samples are applied in")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address the ingress listens on")
+	f.StringVar(&o.natsListen, "nats-listen", "127.0.0.1:4222", "address the embedded NATS server listens on")
+	f.StringVar(&o.data, "data", ".inlet/cluster", "folder for NATS storage and the endpoint tokens file, kept between runs")
+	f.StringVar(&o.endpointBaseURL, "endpoint-base-url", "", "base URL reported in SourceEnvironments' status (default http://<--listen>)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
 	return cmd
 }
 
-func (o *clusterOptions) run(ctx context.Context) error {
+func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 	start := time.Now()
-	fmt.Printf("starting etcd and kube-apiserver from %s ...\n", o.controlPlaneDir)
+	log := newLogger(o.verbose)
+	useLogger(log)
+	cfg, stopControlPlane, err := o.controlPlane(out)
+	if err != nil {
+		return err
+	}
+	defer stopControlPlane()
+	srv, err := o.startNATS()
+	if err != nil {
+		return err
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	nc, err := jetstream.Connect(ctx, "", jetstream.WithName("inlet-cluster ingress"), jetstream.WithInProcessServer(srv))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (is inlet dev or another inlet cluster running? --listen picks another address): %w", o.listen, err)
+	}
+	mgr, err := newInProcessOperator(cfg, controllers.Options{
+		NATSURL:         srv.ClientURL(),
+		EndpointBaseURL: o.baseURL(ln),
+		ResyncInterval:  clusterStatsInterval,
+	})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	li := newLiveIngress(nc, "local", log.WithName("ingress"))
+	li.afterApply = o.saveEndpointTokens(log)
+	return o.serve(ctx, out, cfg, mgr.Start, li, ln, srv.ClientURL(), start)
+}
+
+// serve runs the operator and the ingress until ctx is done or one of them fails, and
+// applies the samples once both are started.
+func (o *clusterOptions) serve(ctx context.Context, out io.Writer, cfg *rest.Config, operator func(context.Context) error,
+	li *liveIngress, ln net.Listener, natsURL string, start time.Time) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- wrapErr("operator", operator(runCtx)) }()
+	go func() { errc <- wrapErr("ingress", li.run(runCtx, cfg, watch.Options{}, ln, 0, 5*time.Second)) }()
+	if err := o.applySamples(ctx, cfg, out); err != nil {
+		fmt.Fprintln(out, err)
+	}
+	o.printTry(out, ln.Addr().String(), natsURL, time.Since(start))
+	var err error
+	pending := cap(errc)
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		pending--
+	}
+	cancel()
+	for ; pending > 0; pending-- {
+		err = errors.Join(err, <-errc)
+	}
+	fmt.Fprintln(out, "stopped")
+	return err
+}
+
+// controlPlane starts etcd and kube-apiserver and writes the kubeconfig, or with
+// --use-kubeconfig connects to the configured cluster; either way it installs the CRDs.
+// The returned function stops what was started.
+func (o *clusterOptions) controlPlane(out io.Writer) (*rest.Config, func(), error) {
+	if o.useKubeconfig {
+		cfg, err := restConfig(o.kubeconfig)
+		if err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(out, "using the cluster at %s; installing the CRDs from %s ...\n", cfg.Host, o.crdDir)
+		if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{o.crdDir}, ErrorIfPathMissing: true}); err != nil {
+			return nil, nil, fmt.Errorf("install CRDs: %w", err)
+		}
+		return cfg, func() {}, nil
+	}
+	fmt.Fprintf(out, "starting etcd and kube-apiserver from %s ...\n", o.controlPlaneDir)
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{o.crdDir},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: o.controlPlaneDir,
 	}
 	if _, err := env.Start(); err != nil {
-		return fmt.Errorf("start control plane (run `make control-plane` to build it): %w", err)
+		return nil, nil, fmt.Errorf("start control plane (run `make control-plane` to build it): %w", err)
 	}
-	defer func() {
-		fmt.Println("stopping the control plane")
+	stop := func() {
+		fmt.Fprintln(out, "stopping the control plane")
 		if err := env.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop control plane:", err)
 		}
-	}()
+	}
+	cfg, err := o.writeKubeconfig(env)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return cfg, stop, nil
+}
+
+// writeKubeconfig adds an admin user to the control plane and writes its kubeconfig.
+func (o *clusterOptions) writeKubeconfig(env *envtest.Environment) (*rest.Config, error) {
 	admin, err := env.AddUser(envtest.User{Name: "inlet-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
-		return fmt.Errorf("create admin user: %w", err)
+		return nil, fmt.Errorf("create admin user: %w", err)
 	}
 	kubeconfig, err := admin.KubeConfig()
 	if err != nil {
-		return fmt.Errorf("write kubeconfig: %w", err)
+		return nil, fmt.Errorf("write kubeconfig: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(o.kubeconfig), 0o700); err != nil {
-		return err
+	if err := os.MkdirAll(filepath.Dir(o.kubeconfigOut), 0o700); err != nil {
+		return nil, err
 	}
-	if err := os.WriteFile(o.kubeconfig, kubeconfig, 0o600); err != nil {
-		return err
+	if err := os.WriteFile(o.kubeconfigOut, kubeconfig, 0o600); err != nil {
+		return nil, err
 	}
-	fmt.Printf("control plane up in %s; kubeconfig written to %s\n", time.Since(start).Round(time.Millisecond), o.kubeconfig)
+	return admin.Config(), nil
+}
 
-	c, err := client.New(admin.Config(), client.Options{Scheme: testenv.Scheme()})
+// startNATS starts the embedded NATS server with JetStream, stored under --data.
+func (o *clusterOptions) startNATS() (*natsserver.Server, error) {
+	host, portText, err := net.SplitHostPort(o.natsListen)
+	if err != nil {
+		return nil, fmt.Errorf("--nats-listen: %w", err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, fmt.Errorf("--nats-listen: %w", err)
+	}
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return nil, err
+	}
+	srv, err := jetstream.RunEmbedded(jetstream.EmbeddedOptions{
+		Host: host, Port: port, StoreDir: filepath.Join(o.data, "nats"), NoLog: true, ServerName: "inlet-cluster",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded NATS on %s (is inlet dev running? --nats-listen picks another address): %w", o.natsListen, err)
+	}
+	return srv, nil
+}
+
+// baseURL is the endpoint base URL the operator reports: --endpoint-base-url, or the
+// ingress's own address.
+func (o *clusterOptions) baseURL(ln net.Listener) string {
+	if o.endpointBaseURL != "" {
+		return o.endpointBaseURL
+	}
+	return "http://" + ln.Addr().String()
+}
+
+// applySamples applies --samples, if any, in --namespace.
+func (o *clusterOptions) applySamples(ctx context.Context, cfg *rest.Config, out io.Writer) error {
+	var paths []string
+	for _, p := range o.samples {
+		if strings.TrimSpace(p) != "" {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
 	if err != nil {
 		return err
 	}
-	if len(o.samples) > 0 {
-		if err := apply(ctx, c, o.namespace, o.samples); err != nil {
-			return err
+	fmt.Fprintf(out, "applying %s in namespace %s\n", strings.Join(paths, ", "), o.namespace)
+	return apply(ctx, c, o.namespace, paths)
+}
+
+// saveEndpointTokens returns a hook that writes the endpoint tokens of the served
+// SourceEnvironments to <data>/endpoint-tokens.json (0600), the file `inlet send
+// --data-dir` reads, so that sending to a token endpoint works as with inlet dev.
+func (o *clusterOptions) saveEndpointTokens(log logr.Logger) func(*config.Snapshot) {
+	file := filepath.Join(o.data, "endpoint-tokens.json")
+	return func(snap *config.Snapshot) {
+		tokens := map[string]string{}
+		for _, e := range snap.Environments() {
+			if e.UsesEndpointToken {
+				tokens[e.Key.String()] = e.EndpointToken
+			}
+		}
+		data, _ := json.MarshalIndent(tokens, "", "  ")
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			log.Error(err, "save endpoint tokens", "file", file)
 		}
 	}
-	fmt.Printf("\ntry:\n  kubectl --kubeconfig %s get inlet\n  kubectl --kubeconfig %s explain source.spec\n\nCtrl-C stops the control plane.\n", o.kubeconfig, o.kubeconfig)
-	<-ctx.Done()
-	return nil
+}
+
+func (o *clusterOptions) printTry(out io.Writer, addr, natsURL string, took time.Duration) {
+	kc := o.kubeconfigOut
+	if o.useKubeconfig {
+		kc = cmp.Or(o.kubeconfig, os.Getenv("KUBECONFIG"))
+	}
+	kubectl := "kubectl"
+	if kc != "" {
+		kubectl += " --kubeconfig " + kc
+	}
+	fmt.Fprintf(out, `
+inlet cluster is up in %s: the operator, NATS JetStream at %s, the ingress at http://%s
+
+try:
+  %s get inlet
+  inlet send --url http://%s --source-environment stripe-production --sample customer.subscription.created
+  inlet events --nats-url %s stripe-production
+  %s get sourceenvironment stripe-production -o yaml    # status counters rise within ~20s
+
+Segment's endpoint carries a token the operator generated into a Secret:
+  %s get secret segment-production-endpoint-token -o jsonpath='{.data.token}' | base64 -d
+  inlet send --url http://%s --data-dir %s --source-environment segment-production --sample identify
+
+Ctrl-C stops everything.
+`, took.Round(time.Millisecond), natsURL, addr, kubectl, addr, natsURL, kubectl, kubectl, addr, o.data)
 }
 
 // apply creates or updates every object in the manifests, reporting each; an object the
@@ -126,4 +334,11 @@ func envOr(name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

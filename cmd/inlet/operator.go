@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/controllers"
+)
+
+// leaderElectionID is the Lease the operator's replicas compete for.
+const leaderElectionID = "inlet-operator.inlet.dev"
+
+type operatorOptions struct {
+	metricsAddr             string
+	secureMetrics           bool
+	enableHTTP2             bool
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionNamespace string
+	kubeconfig              string
+	controllers             controllers.Options
+	verbose                 bool
+}
+
+func newOperatorCommand() *cobra.Command {
+	o := operatorOptions{}
+	cmd := &cobra.Command{
+		Use:   "operator",
+		Short: "Run the operator: reconcile SourceEnvironments into ingresses, streams and status",
+		Long: `operator runs inlet's controllers. It turns each SourceEnvironment into an ingress
+Deployment with its Service, ServiceAccount, Role and PodDisruptionBudget, creates the
+JetStream streams it publishes to, compiles EventMappings to report their status, and
+keeps every resource's status and counters up to date. Several replicas may run; with
+--leader-elect one of them works at a time.`,
+		Example: `  inlet operator --leader-elect --nats-url nats://nats.nats:4222
+  inlet operator --kubeconfig .inlet/kubeconfig --metrics-bind-address 0 --ingress-image ghcr.io/acme/inlet:v1`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint; 0 disables it")
+	f.BoolVar(&o.secureMetrics, "metrics-secure", true, "serve metrics over HTTPS (self-signed), only to callers the API server authenticates and authorizes for get on /metrics; plain HTTP to anyone when false")
+	f.BoolVar(&o.enableHTTP2, "enable-http2", false, "allow HTTP/2 on the metrics server (off against HTTP/2 stream-reset attacks)")
+	f.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas, so that one reconciles at a time")
+	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; the pod's own when empty (required outside a cluster)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; KUBECONFIG, the in-cluster service account or ~/.kube/config when empty")
+	f.StringVar(&o.controllers.NATSURL, "nats-url", "nats://nats.nats:4222", "NATS server of SourceEnvironments that name none")
+	f.StringVar(&o.controllers.NATSCredentialsFile, "nats-creds", "", "the operator's NATS credentials file")
+	f.StringVar(&o.controllers.IngressImage, "ingress-image", envOr("INLET_IMAGE", "inlet:dev"), "image of the ingress pods (default $INLET_IMAGE)")
+	f.StringVar(&o.controllers.EndpointBaseURL, "endpoint-base-url", "", "public base URL of the ingresses, e.g. https://events.example.com; the in-cluster Service URL when empty")
+	f.DurationVar(&o.controllers.ResyncInterval, "resync-interval", controllers.DefaultResyncInterval, "longest time between two refreshes of streams and status counters")
+	f.Int64Var(&o.controllers.KeysBudget, "keys-budget", controllers.DefaultKeysBudget, "idempotency keys a SourceEnvironment's duplicate window may hold before IdempotencyWithinBudget turns False")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
+	return cmd
+}
+
+func (o *operatorOptions) run(ctx context.Context) error {
+	log := newLogger(o.verbose)
+	useLogger(log)
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, o.managerOptions())
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := controllers.SetupWithManager(mgr, o.controllers); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add ready check: %w", err)
+	}
+	log.Info("operator starting", "nats", redactURL(o.controllers.NATSURL), "ingressImage", o.controllers.IngressImage,
+		"leaderElection", o.leaderElect, "metrics", o.metricsAddr, "secureMetrics", o.secureMetrics)
+	return mgr.Start(ctx)
+}
+
+// managerOptions are the manager's: inlet's scheme, leader election, probes, and
+// metrics served as kubebuilder's scaffold serves them.
+func (o *operatorOptions) managerOptions() ctrl.Options {
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metrics := metricsserver.Options{
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if o.secureMetrics {
+		metrics.FilterProvider = authorizeMetrics
+	}
+	return ctrl.Options{
+		Scheme:                        newScheme(),
+		Metrics:                       metrics,
+		HealthProbeBindAddress:        o.probeAddr,
+		LeaderElection:                o.leaderElect,
+		LeaderElectionID:              leaderElectionID,
+		LeaderElectionNamespace:       o.leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		// Within config/manager's terminationGracePeriodSeconds (10), so the Lease is
+		// released before the kubelet kills the pod.
+		GracefulShutdownTimeout: ptrTo(5 * time.Second),
+	}
+}
+
+// newScheme returns a scheme with client-go's kinds and inlet's.
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// newInProcessOperator returns a manager running the controllers for the local mode:
+// no leader election, no metrics or probe endpoints, the ingress served in-process.
+func newInProcessOperator(cfg *rest.Config, opts controllers.Options) (ctrl.Manager, error) {
+	opts.InProcessIngress = true
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 newScheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	if err := controllers.SetupWithManager(mgr, opts); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// Cache lifetimes of metrics authorization decisions, as controller-runtime's filter.
+const (
+	metricsAllowTTL = time.Minute
+	metricsDenyTTL  = 30 * time.Second
+	// metricsCacheSize bounds the decisions kept; the cache starts over past it.
+	metricsCacheSize = 1024
+)
+
+// authorizeMetrics is the metrics server's filter. Like controller-runtime's
+// filters.WithAuthenticationAndAuthorization, which would bring k8s.io/apiserver's
+// authentication stack (gRPC, OpenTelemetry) into the binary, it serves only requests
+// whose bearer token the API server authenticates (TokenReview) and whose user it
+// authorizes for the request's verb on its path (SubjectAccessReview). The operator
+// needs create on tokenreviews and subjectaccessreviews; a scraper needs get on the
+// /metrics non-resource URL.
+func authorizeMetrics(cfg *rest.Config, httpClient *http.Client) (metricsserver.Filter, error) {
+	authn, err := authnclient.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, err
+	}
+	authz, err := authzclient.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, err
+	}
+	a := &metricsAuthorizer{tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(), cache: map[string]decision{}}
+	return func(log logr.Logger, next http.Handler) (http.Handler, error) {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			code, err := a.check(r.Context(), r)
+			if err != nil {
+				log.Error(err, "authorize metrics request")
+			}
+			if code != http.StatusOK {
+				http.Error(w, http.StatusText(code), code)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}), nil
+	}, nil
+}
+
+type metricsAuthorizer struct {
+	tokens authnclient.TokenReviewInterface
+	access authzclient.SubjectAccessReviewInterface
+
+	mu    sync.Mutex
+	cache map[string]decision
+}
+
+// decision is a cached answer: the HTTP status to give, until when.
+type decision struct {
+	code    int
+	expires time.Time
+}
+
+// check returns 200 for an authorized request, 401 or 403 otherwise, and 500 with the
+// error when the API server could not be asked.
+func (a *metricsAuthorizer) check(ctx context.Context, r *http.Request) (int, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return http.StatusUnauthorized, nil
+	}
+	verb := strings.ToLower(r.Method)
+	sum := sha256.Sum256([]byte(token))
+	key := hex.EncodeToString(sum[:]) + " " + verb + " " + r.URL.Path
+	now := time.Now()
+	a.mu.Lock()
+	d, found := a.cache[key]
+	a.mu.Unlock()
+	if found && now.Before(d.expires) {
+		return d.code, nil
+	}
+	code, err := a.review(ctx, strings.TrimSpace(token), verb, r.URL.Path)
+	if err != nil {
+		return http.StatusInternalServerError, err
+	}
+	ttl := metricsDenyTTL
+	if code == http.StatusOK {
+		ttl = metricsAllowTTL
+	}
+	a.mu.Lock()
+	if len(a.cache) >= metricsCacheSize {
+		clear(a.cache)
+	}
+	a.cache[key] = decision{code: code, expires: now.Add(ttl)}
+	a.mu.Unlock()
+	return code, nil
+}
+
+// review asks the API server who the token's user is and whether they may verb path.
+func (a *metricsAuthorizer) review(ctx context.Context, token, verb, path string) (int, error) {
+	tr, err := a.tokens.Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+	if err != nil {
+		return 0, err
+	}
+	if !tr.Status.Authenticated {
+		return http.StatusUnauthorized, nil
+	}
+	u := tr.Status.User
+	extra := make(map[string]authzv1.ExtraValue, len(u.Extra))
+	for k, v := range u.Extra {
+		extra[k] = authzv1.ExtraValue(v)
+	}
+	sar, err := a.access.Create(ctx, &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+		User: u.Username, UID: u.UID, Groups: u.Groups, Extra: extra,
+		NonResourceAttributes: &authzv1.NonResourceAttributes{Path: path, Verb: verb},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return 0, err
+	}
+	if !sar.Status.Allowed {
+		return http.StatusForbidden, nil
+	}
+	return http.StatusOK, nil
+}

@@ -1,0 +1,194 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress/config"
+)
+
+// Defaults of Options.
+const (
+	// DefaultResyncInterval is how often streams are re-ensured and status counters
+	// refreshed when Options.ResyncInterval is zero.
+	DefaultResyncInterval = 30 * time.Second
+	// DefaultKeysBudget is the number of idempotency keys one SourceEnvironment's
+	// duplicate window may hold before IdempotencyWithinBudget turns False, when
+	// Options.KeysBudget is zero. About 650 MB of NATS memory.
+	DefaultKeysBudget int64 = 5_000_000
+	// DefaultInProcessEndpoint is the endpoint base URL reported in in-process mode
+	// when Options.EndpointBaseURL is empty: the ingress's default listen address.
+	DefaultInProcessEndpoint = "http://localhost:8080"
+)
+
+// Options configure the reconcilers.
+type Options struct {
+	// NATSURL is the NATS server of SourceEnvironments that set no spec.publish.natsURL.
+	NATSURL string
+	// NATSCredentialsFile is the operator's own NATS credentials file, used for
+	// NATSURL when a SourceEnvironment names no credentials Secret. Optional.
+	NATSCredentialsFile string
+	// IngressImage is the image ingress pods run (the operator's own), e.g. "inlet:dev".
+	IngressImage string
+	// EndpointBaseURL is the public base URL of the ingresses, such as
+	// "https://events.example.com". When empty, endpoints use the in-cluster Service URL
+	// http://<service>.<namespace>.svc:8080 (DefaultInProcessEndpoint in in-process mode).
+	EndpointBaseURL string
+	// InProcessIngress is the local mode: the ingress runs inside the operator's
+	// process, so no Deployment, Service, ServiceAccount, Role or PodDisruptionBudget is
+	// created and IngressAvailable is True with reason InProcess.
+	InProcessIngress bool
+	// ResyncInterval is the longest time between two reconciles of a SourceEnvironment
+	// or EventMapping: streams deleted behind the operator's back are re-created and
+	// status counters refreshed at least this often. Defaults to DefaultResyncInterval.
+	ResyncInterval time.Duration
+	// KeysBudget is the number of idempotency keys a SourceEnvironment's duplicate
+	// window may hold (event rate × window) before IdempotencyWithinBudget turns False.
+	// Defaults to DefaultKeysBudget.
+	KeysBudget int64
+}
+
+// withDefaults returns o with unset fields defaulted.
+func (o Options) withDefaults() Options {
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = DefaultResyncInterval
+	}
+	if o.KeysBudget <= 0 {
+		o.KeysBudget = DefaultKeysBudget
+	}
+	return o
+}
+
+// resync returns the resync interval with up to 10% jitter added, so that many
+// objects created together do not all refresh in the same instant.
+func (o Options) resync() time.Duration {
+	d := o.ResyncInterval
+	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+}
+
+// clockSource tells the time; tests may replace it.
+type clockSource interface {
+	Now() time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Field indexes registered by SetupWithManager.
+const (
+	// indexMappingSourceEnvironment indexes EventMappings by the SourceEnvironment
+	// they belong to.
+	indexMappingSourceEnvironment = "spec.sourceEnvironmentRef.name"
+	// indexSourceEnvironmentSource indexes SourceEnvironments by their Source.
+	indexSourceEnvironmentSource = "spec.sourceRef.name"
+	// indexSourceEnvironmentSecret indexes SourceEnvironments by every Secret they
+	// read: signing secrets, secret variables, NATS credentials and the endpoint token.
+	indexSourceEnvironmentSecret = "inlet.dev/secretNames"
+)
+
+// SetupWithManager registers the Source, SourceEnvironment and EventMapping reconcilers
+// with mgr, with the field indexes and watches they need, and a runnable that closes
+// the NATS connections they opened when the manager stops.
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	opts = opts.withDefaults()
+	if err := setupIndexes(context.Background(), mgr); err != nil {
+		return err
+	}
+	pool := newNATSPool(opts.NATSCredentialsFile)
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		pool.Close()
+		return nil
+	})); err != nil {
+		return fmt.Errorf("add nats pool closer: %w", err)
+	}
+	compiled, reports := newMappingCache(), newReportCache()
+	clock := realClock{}
+	if err := (&SourceReconciler{
+		client:   mgr.GetClient(),
+		recorder: mgr.GetEventRecorder("inlet-source-controller"),
+		clock:    clock,
+	}).setupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up Source controller: %w", err)
+	}
+	if err := (&SourceEnvironmentReconciler{
+		client:   mgr.GetClient(),
+		secrets:  mgr.GetAPIReader(),
+		scheme:   mgr.GetScheme(),
+		recorder: mgr.GetEventRecorder("inlet-sourceenvironment-controller"),
+		clock:    clock,
+		opts:     opts,
+		nats:     pool,
+		compiled: compiled,
+		rates:    newRateTracker(),
+		reports:  reports,
+	}).setupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up SourceEnvironment controller: %w", err)
+	}
+	if err := (&EventMappingReconciler{
+		client:   mgr.GetClient(),
+		secrets:  mgr.GetAPIReader(),
+		recorder: mgr.GetEventRecorder("inlet-eventmapping-controller"),
+		clock:    clock,
+		opts:     opts,
+		nats:     pool,
+		compiled: compiled,
+		reports:  reports,
+	}).setupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up EventMapping controller: %w", err)
+	}
+	return nil
+}
+
+// CacheByObject scopes the manager's cache, for the kinds the operator creates for
+// ingresses, to the objects it labels, so that the operator does not hold every
+// Deployment, Service, ServiceAccount, Role, RoleBinding and PodDisruptionBudget of the
+// cluster in memory. Use it as cache.Options.ByObject when creating the manager; it
+// is optional. Secrets are never cached whole: the reconcilers watch only their
+// metadata and read the few they reference from the API server.
+func CacheByObject() map[client.Object]cache.ByObject {
+	by := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{LabelName: IngressAppName, LabelManagedBy: ManagedBy})}
+	return map[client.Object]cache.ByObject{
+		&appsv1.Deployment{}:            by,
+		&corev1.Service{}:               by,
+		&corev1.ServiceAccount{}:        by,
+		&rbacv1.Role{}:                  by,
+		&rbacv1.RoleBinding{}:           by,
+		&policyv1.PodDisruptionBudget{}: by,
+	}
+}
+
+func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &v1alpha1.EventMapping{}, indexMappingSourceEnvironment, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.EventMapping).Spec.SourceEnvironmentRef.Name}
+	}); err != nil {
+		return fmt.Errorf("index EventMappings by SourceEnvironment: %w", err)
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.SourceEnvironment{}, indexSourceEnvironmentSource, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.SourceEnvironment).Spec.SourceRef.Name}
+	}); err != nil {
+		return fmt.Errorf("index SourceEnvironments by Source: %w", err)
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.SourceEnvironment{}, indexSourceEnvironmentSecret, func(o client.Object) []string {
+		se := o.(*v1alpha1.SourceEnvironment)
+		return append(referencedSecretNames(se), config.EndpointTokenSecretName(se.Name))
+	}); err != nil {
+		return fmt.Errorf("index SourceEnvironments by Secret: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,444 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress/config"
+	inletjs "inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/stats"
+)
+
+// endpointTokenBytes is the endpoint token's entropy: 256 bits.
+const endpointTokenBytes = 32
+
+// reconcileSource reads the referenced Source; a missing one is reported by
+// reconcileConfig, and the Source watch brings the environment back when it appears.
+func (r *SourceEnvironmentReconciler) reconcileSource(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	src := &v1alpha1.Source{}
+	err := r.client.Get(ctx, types.NamespacedName{Namespace: s.se.Namespace, Name: s.se.Spec.SourceRef.Name}, src)
+	switch {
+	case apierrors.IsNotFound(err):
+		return ctrl.Result{}, nil
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("get source %s: %w", s.se.Spec.SourceRef.Name, err)
+	}
+	s.source = src
+	return ctrl.Result{}, nil
+}
+
+// reconcileSecrets reads the Secrets the spec names. Missing ones are reported by
+// reconcileConfig; the Secret watch brings the environment back when they appear.
+func (r *SourceEnvironmentReconciler) reconcileSecrets(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	var errs []error
+	for _, name := range referencedSecretNames(s.se) {
+		sec := &corev1.Secret{}
+		err := r.secrets.Get(ctx, types.NamespacedName{Namespace: s.se.Namespace, Name: name}, sec)
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("get secret %s: %w", name, err))
+			continue
+		}
+		s.secrets[name] = sec
+	}
+	return ctrl.Result{}, kerrors.NewAggregate(errs)
+}
+
+// reconcileEndpointToken makes sure a source that signs nothing has its endpoint token:
+// 32 random bytes, base64url, in the Secret config.EndpointTokenSecretName, owned by
+// the SourceEnvironment. An existing Secret is never overwritten, so deleting it is how
+// a token is rotated. The token is never logged, put in status or in an Event.
+func (r *SourceEnvironmentReconciler) reconcileEndpointToken(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	if !s.usesToken() {
+		return ctrl.Result{}, nil
+	}
+	name := config.EndpointTokenSecretName(s.se.Name)
+	sec := &corev1.Secret{}
+	err := r.secrets.Get(ctx, types.NamespacedName{Namespace: s.se.Namespace, Name: name}, sec)
+	switch {
+	case err == nil:
+		s.tokenSecret = sec
+		return ctrl.Result{}, nil
+	case !apierrors.IsNotFound(err):
+		return ctrl.Result{}, fmt.Errorf("get endpoint token secret %s: %w", name, err)
+	}
+	token, err := newEndpointToken()
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	sec = &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.se.Namespace, Labels: ingressLabels(s.se.Name)},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{config.EndpointTokenKey: []byte(token)},
+	}
+	if err := controllerutil.SetControllerReference(s.se, sec, r.scheme); err != nil {
+		return ctrl.Result{}, fmt.Errorf("own endpoint token secret: %w", err)
+	}
+	if err := r.client.Create(ctx, sec); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			// Created meanwhile by an earlier reconcile; read it on the next one.
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("create endpoint token secret %s: %w", name, err)
+	}
+	s.tokenSecret = sec
+	r.recorder.Eventf(s.se, sec, corev1.EventTypeNormal, EventEndpointTokenCreated, "CreateSecret",
+		"generated the endpoint token into Secret %s (key %s); delete the Secret to rotate it", name, config.EndpointTokenKey)
+	return ctrl.Result{}, nil
+}
+
+// newEndpointToken returns endpointTokenBytes random bytes, base64url without padding.
+func newEndpointToken() (string, error) {
+	b := make([]byte, endpointTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate endpoint token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// reconcileConfig compiles this environment alone with config.Build, exactly as the
+// ingress will, and keeps its verdict: a missing Source or Secret, a stripe source
+// without signing secret, an invalid expression. It also checks the NATS credentials
+// Secret, which the ingress reads from a mounted file.
+func (r *SourceEnvironmentReconciler) reconcileConfig(_ context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	in := config.Inputs{SourceEnvironments: []v1alpha1.SourceEnvironment{*s.se}}
+	if s.source != nil {
+		in.Sources = []v1alpha1.Source{*s.source}
+	}
+	for _, sec := range s.secrets {
+		in.Secrets = append(in.Secrets, *sec)
+	}
+	if s.tokenSecret != nil {
+		in.Secrets = append(in.Secrets, *s.tokenSecret)
+	}
+	for _, p := range config.Build(in).Problems {
+		if p.Kind == "SourceEnvironment" {
+			s.problem = &p
+			break
+		}
+	}
+	s.nats, s.natsErr = natsTargetFor(s.se, r.opts, func(name string) *corev1.Secret { return s.secrets[name] })
+	if s.problem == nil && s.natsErr != nil && s.se.Spec.Publish.CredentialsSecretRef != nil {
+		s.problem = &config.Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: s.natsErr.Error()}
+	}
+	return ctrl.Result{}, nil
+}
+
+// natsTargetFor says where a SourceEnvironment's streams live: spec.publish.natsURL or
+// the operator's default, with the credentials of spec.publish.credentialsSecretRef.
+func natsTargetFor(se *v1alpha1.SourceEnvironment, opts Options, secret func(name string) *corev1.Secret) (natsTarget, error) {
+	t := natsTarget{URL: se.Spec.Publish.NATSURL}
+	if t.URL == "" {
+		t.URL = opts.NATSURL
+	}
+	ref := se.Spec.Publish.CredentialsSecretRef
+	if ref == nil {
+		return t, nil
+	}
+	sec := secret(ref.Name)
+	if sec == nil {
+		return t, fmt.Errorf("publish.credentialsSecretRef: Secret %q not found", ref.Name)
+	}
+	creds, ok := sec.Data[secretKey(*ref)]
+	if !ok || len(creds) == 0 {
+		return t, fmt.Errorf("publish.credentialsSecretRef: Secret %q has no key %q", ref.Name, secretKey(*ref))
+	}
+	t.Credentials = creds
+	return t, nil
+}
+
+// natsTarget reads a SourceEnvironment's NATS target outside a reconcile's scope.
+func (r *SourceEnvironmentReconciler) natsTarget(ctx context.Context, se *v1alpha1.SourceEnvironment) (natsTarget, error) {
+	return natsTargetFor(se, r.opts, func(name string) *corev1.Secret {
+		sec := &corev1.Secret{}
+		if err := r.secrets.Get(ctx, types.NamespacedName{Namespace: se.Namespace, Name: name}, sec); err != nil {
+			return nil
+		}
+		return sec
+	})
+}
+
+// reconcileIngress applies the objects of the ingress: a ServiceAccount, a Role that
+// reads only this namespace's inlet resources and exactly the referenced Secrets, its
+// RoleBinding, the Deployment, its Service, and a PodDisruptionBudget while there is
+// more than one replica. Each is owned by the SourceEnvironment and only the fields
+// the operator owns are set. Nothing is created in in-process mode.
+func (r *SourceEnvironmentReconciler) reconcileIngress(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	if r.opts.InProcessIngress {
+		return ctrl.Result{}, nil
+	}
+	se := s.se
+	name := ingressName(se.Name)
+	objectMeta := func() metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: se.Namespace} }
+	var errs []error
+
+	sa := &corev1.ServiceAccount{ObjectMeta: objectMeta()}
+	errs = append(errs, r.apply(ctx, se, sa, func() { mutateServiceAccount(sa, se.Name) }))
+
+	role := &rbacv1.Role{ObjectMeta: objectMeta()}
+	secretNames := ingressSecretNames(se, s.usesToken())
+	errs = append(errs, r.apply(ctx, se, role, func() { mutateRole(role, se.Name, secretNames) }))
+
+	rb := &rbacv1.RoleBinding{ObjectMeta: objectMeta()}
+	errs = append(errs, r.apply(ctx, se, rb, func() { mutateRoleBinding(rb, se.Name) }))
+
+	dep := &appsv1.Deployment{ObjectMeta: objectMeta()}
+	pod := ingressPod{
+		SourceEnvironment: se.Name,
+		Image:             r.opts.IngressImage,
+		NATSURL:           s.nats.URL,
+		Credentials:       se.Spec.Publish.CredentialsSecretRef,
+		Resources:         se.Spec.Ingress.Resources,
+	}
+	if err := r.apply(ctx, se, dep, func() { pod.mutateDeployment(dep, se.Spec.Ingress.Replicas) }); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.deployment = dep
+	}
+
+	svc := &corev1.Service{ObjectMeta: objectMeta()}
+	errs = append(errs, r.apply(ctx, se, svc, func() { mutateService(svc, se.Name) }))
+
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: objectMeta()}
+	if s.deployment != nil && replicasOf(s.deployment) > 1 {
+		errs = append(errs, r.apply(ctx, se, pdb, func() { mutatePDB(pdb, se.Name) }))
+	} else {
+		errs = append(errs, r.deleteOwned(ctx, se, pdb))
+	}
+	return ctrl.Result{}, kerrors.NewAggregate(errs)
+}
+
+// replicasOf is a Deployment's desired replica count, 1 when unset as the API server
+// defaults it.
+func replicasOf(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+// apply creates obj or updates the fields mutate sets, and makes the SourceEnvironment
+// its controller. An update is sent only when something changed.
+func (r *SourceEnvironmentReconciler) apply(ctx context.Context, se *v1alpha1.SourceEnvironment, obj client.Object, mutate func()) error {
+	op, err := controllerutil.CreateOrUpdate(ctx, r.client, obj, func() error {
+		mutate()
+		return controllerutil.SetControllerReference(se, obj, r.scheme)
+	})
+	if err != nil {
+		return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
+	}
+	if op != controllerutil.OperationResultNone {
+		logf.FromContext(ctx).V(1).Info("applied ingress object", "kind", fmt.Sprintf("%T", obj), "name", obj.GetName(), "operation", op)
+	}
+	return nil
+}
+
+// deleteOwned deletes obj when it exists and the SourceEnvironment controls it.
+func (r *SourceEnvironmentReconciler) deleteOwned(ctx context.Context, se *v1alpha1.SourceEnvironment, obj client.Object) error {
+	if err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if ref := metav1.GetControllerOf(obj); ref == nil || ref.UID != se.UID {
+		return nil
+	}
+	if err := r.client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete %T %s: %w", obj, obj.GetName(), err)
+	}
+	return nil
+}
+
+// reconcileStreams ensures the action stream and the log stream exist with the
+// configuration wanted. A stream may be shared by SourceEnvironments of any namespace
+// publishing to the same NATS, so its duplicate window is the longest idempotency
+// window among them and the log retention the longest retention. An Event says when a
+// stream was created, re-created (it had been ready: someone deleted it) or updated.
+// A NATS failure is reported in StreamsReady, not returned: retrying sooner than the
+// resync would not bring NATS back.
+func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	if s.natsErr != nil {
+		s.streamsErr = fmt.Errorf("%w: %w", inletjs.ErrUnavailable, s.natsErr)
+		return ctrl.Result{}, nil
+	}
+	var all v1alpha1.SourceEnvironmentList
+	if err := r.client.List(ctx, &all); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list sourceenvironments: %w", err)
+	}
+	needs := streamNeedsFor(s.se, all.Items, r.opts.NATSURL)
+	// A stream created while StreamsReady said it existed, for this same spec, or that
+	// this operator has seen before, had been deleted behind the operator's back.
+	c := meta.FindStatusCondition(s.before.Status.Conditions, v1alpha1.ConditionStreamsReady)
+	wasReady := c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == s.se.Generation
+	cfgs := []jetstream.StreamConfig{
+		inletjs.ActionStreamConfig(s.se.Spec.ActionStream(), needs.duplicateWindow, 1, jetstream.FileStorage),
+		inletjs.LogStreamConfig(s.se.Spec.LogStream(), needs.logRetention, 1, jetstream.FileStorage),
+	}
+	results := map[inletjs.EnsureResult][]string{}
+	s.streamsErr = r.nats.WithJetStream(ctx, s.nats, func(ctx context.Context, js jetstream.JetStream) error {
+		for _, cfg := range cfgs {
+			res, err := inletjs.EnsureStream(ctx, js, cfg)
+			if err != nil {
+				return err
+			}
+			if res == inletjs.StreamCreated && r.streamsSeen.seen(s.nats.URL, cfg.Name) {
+				res = streamRecreated
+			}
+			r.streamsSeen.remember(s.nats.URL, cfg.Name)
+			results[res] = append(results[res], cfg.Name)
+		}
+		return nil
+	})
+	if wasReady {
+		results[streamRecreated] = append(results[streamRecreated], results[inletjs.StreamCreated]...)
+		delete(results, inletjs.StreamCreated)
+	}
+	r.recordStreamResults(ctx, s.se, results)
+	s.streams = fmt.Sprintf("stream %s (duplicate window %s) and stream %s (retention %s) exist",
+		cfgs[0].Name, cfgs[0].Duplicates, cfgs[1].Name, cfgs[1].MaxAge)
+	return ctrl.Result{}, nil
+}
+
+// streamRecreated marks a stream EnsureStream created that had existed before.
+const streamRecreated inletjs.EnsureResult = "Recreated"
+
+// recordStreamResults records one Event for the streams created, one for those
+// re-created and one for those updated: Events of the same reason about one object are
+// merged into a series, which would hide the second stream's name.
+func (r *SourceEnvironmentReconciler) recordStreamResults(ctx context.Context, se *v1alpha1.SourceEnvironment, results map[inletjs.EnsureResult][]string) {
+	if created := results[inletjs.StreamCreated]; len(created) > 0 {
+		logf.FromContext(ctx).Info("streams created", "streams", created)
+		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, EventStreamCreated, "EnsureStream", "created JetStream %s", streamList(created))
+	}
+	if recreated := results[streamRecreated]; len(recreated) > 0 {
+		logf.FromContext(ctx).Info("streams re-created", "streams", recreated)
+		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, EventStreamRecreated, "EnsureStream",
+			"re-created JetStream %s, which had disappeared", streamList(recreated))
+	}
+	if updated := results[inletjs.StreamUpdated]; len(updated) > 0 {
+		logf.FromContext(ctx).Info("streams updated", "streams", updated)
+		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, EventStreamUpdated, "EnsureStream",
+			"updated JetStream %s to the duplicate window and retention wanted", streamList(updated))
+	}
+}
+
+// streamMemory remembers the streams this operator has seen exist, by server and
+// name, so that one created again is known to have been deleted meanwhile. It is safe
+// for concurrent use.
+type streamMemory struct{ m sync.Map }
+
+func (s *streamMemory) remember(url, stream string) { s.m.Store(url+"\x00"+stream, struct{}{}) }
+
+func (s *streamMemory) seen(url, stream string) bool {
+	_, ok := s.m.Load(url + "\x00" + stream)
+	return ok
+}
+
+// streamList names streams for an Event: "stream A" or "streams A and B".
+func streamList(names []string) string {
+	if len(names) == 1 {
+		return "stream " + names[0]
+	}
+	return "streams " + strings.Join(names, " and ")
+}
+
+// streamNeeds is what the streams of one SourceEnvironment must provide.
+type streamNeeds struct {
+	duplicateWindow time.Duration
+	logRetention    time.Duration
+}
+
+// streamNeedsFor returns the longest idempotency window among the SourceEnvironments
+// that publish to se's action stream on se's NATS, and the longest log retention among
+// those that write to its log stream. Environments being deleted no longer count.
+func streamNeedsFor(se *v1alpha1.SourceEnvironment, all []v1alpha1.SourceEnvironment, defaultURL string) streamNeeds {
+	url := func(e *v1alpha1.SourceEnvironment) string {
+		if e.Spec.Publish.NATSURL != "" {
+			return e.Spec.Publish.NATSURL
+		}
+		return defaultURL
+	}
+	needs := streamNeeds{duplicateWindow: se.Spec.IdempotencyWindow(), logRetention: se.Spec.LogRetention()}
+	for i := range all {
+		o := &all[i]
+		if !o.DeletionTimestamp.IsZero() || url(o) != url(se) {
+			continue
+		}
+		if o.Spec.ActionStream() == se.Spec.ActionStream() {
+			needs.duplicateWindow = max(needs.duplicateWindow, o.Spec.IdempotencyWindow())
+		}
+		if o.Spec.LogStream() == se.Spec.LogStream() {
+			needs.logRetention = max(needs.logRetention, o.Spec.LogRetention())
+		}
+	}
+	return needs
+}
+
+// reconcileMappings counts the environment's EventMappings that compile: those the
+// ingress serves.
+func (r *SourceEnvironmentReconciler) reconcileMappings(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	var list v1alpha1.EventMappingList
+	if err := r.client.List(ctx, &list, client.InNamespace(s.se.Namespace),
+		client.MatchingFields{indexMappingSourceEnvironment: s.se.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list eventmappings: %w", err)
+	}
+	var n int32
+	for i := range list.Items {
+		m := &list.Items[i]
+		if m.DeletionTimestamp.IsZero() && r.compiled.compile(m) == nil {
+			n++
+		}
+	}
+	s.mappings = n
+	return ctrl.Result{}, nil
+}
+
+// reconcileStats sums the counters the ingress instances put in the INLET_STATS
+// bucket, and the event rate since the last refresh. NATS failures leave the
+// counters as they were: StreamsReady reports them.
+func (r *SourceEnvironmentReconciler) reconcileStats(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+	if s.natsErr != nil || errors.Is(s.streamsErr, inletjs.ErrUnavailable) {
+		return ctrl.Result{}, nil
+	}
+	var report stats.Report
+	err := r.nats.WithJetStream(ctx, s.nats, func(ctx context.Context, js jetstream.JetStream) error {
+		kv, err := stats.EnsureBucket(ctx, js)
+		if err != nil {
+			return err
+		}
+		report, err = stats.Sum(ctx, kv, s.se.Namespace, s.se.Name)
+		return err
+	})
+	if err != nil {
+		logf.FromContext(ctx).V(1).Info("cannot read counters", "error", err.Error())
+		return ctrl.Result{}, nil
+	}
+	s.report = &report
+	key := types.NamespacedName{Namespace: s.se.Namespace, Name: s.se.Name}
+	now := r.clock.Now()
+	r.reports.put(key, report, now)
+	s.rate, s.rateKnown = r.rates.observe(key, report.EventsReceived, now, r.opts.ResyncInterval/2)
+	return ctrl.Result{}, nil
+}

@@ -1,0 +1,488 @@
+package controllers
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/diff"
+	"k8s.io/client-go/tools/events"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress/celext"
+	"inlet.dev/inlet/ingress/config"
+)
+
+var (
+	t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	t1 = t0.Add(time.Hour)
+)
+
+func cond(typ string, status metav1.ConditionStatus, reason string, gen int64, at time.Time) metav1.Condition {
+	return metav1.Condition{Type: typ, Status: status, Reason: reason, ObservedGeneration: gen, LastTransitionTime: metav1.NewTime(at)}
+}
+
+func TestSetCondition(t *testing.T) {
+	tests := map[string]struct {
+		have        []metav1.Condition
+		status      metav1.ConditionStatus
+		reason      string
+		wantChanged bool
+		wantTime    time.Time
+	}{
+		"first": {
+			status: metav1.ConditionTrue, reason: "Ready", wantChanged: true, wantTime: t1,
+		},
+		"same status keeps the transition time": {
+			have:   []metav1.Condition{cond("Ready", metav1.ConditionFalse, "A", 1, t0)},
+			status: metav1.ConditionFalse, reason: "B", wantChanged: true, wantTime: t0,
+		},
+		"flip moves the transition time": {
+			have:   []metav1.Condition{cond("Ready", metav1.ConditionFalse, "A", 2, t0)},
+			status: metav1.ConditionTrue, reason: "Ready", wantChanged: true, wantTime: t1,
+		},
+		"nothing new": {
+			have:   []metav1.Condition{cond("Ready", metav1.ConditionTrue, "Ready", 2, t0)},
+			status: metav1.ConditionTrue, reason: "Ready", wantChanged: false, wantTime: t0,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			conds := tt.have
+			changed := setCondition(&conds, 2, t1.Add(300*time.Millisecond), "Ready", tt.status, tt.reason, "")
+			c := meta.FindStatusCondition(conds, "Ready")
+			if changed != tt.wantChanged || c.ObservedGeneration != 2 || !c.LastTransitionTime.Time.Equal(tt.wantTime) {
+				t.Errorf("changed %v, observedGeneration %d, lastTransitionTime %v; want %v, 2, %v",
+					changed, c.ObservedGeneration, c.LastTransitionTime, tt.wantChanged, tt.wantTime)
+			}
+		})
+	}
+}
+
+func TestSourceEnvironmentConditions(t *testing.T) {
+	available := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "x-ingress"},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptrTo[int32](2)},
+		Status:     appsv1.DeploymentStatus{AvailableReplicas: 1, ReadyReplicas: 1},
+	}
+	starting := available.DeepCopy()
+	starting.Status = appsv1.DeploymentStatus{}
+	scaledDown := available.DeepCopy()
+	scaledDown.Spec.Replicas = ptrTo[int32](0)
+
+	type want struct{ status, reason string }
+	tests := map[string]struct {
+		inProcess  bool
+		deployment *appsv1.Deployment
+		streamsErr error
+		problem    *config.Problem
+		ingress    want
+		streams    want
+		ready      want
+	}{
+		"all good": {
+			deployment: available,
+			ingress:    want{"True", v1alpha1.ReasonDeploymentAvailable},
+			streams:    want{"True", v1alpha1.ReasonStreamsReady},
+			ready:      want{"True", v1alpha1.ReasonReady},
+		},
+		"in process": {
+			inProcess: true,
+			ingress:   want{"True", ReasonInProcess},
+			streams:   want{"True", v1alpha1.ReasonStreamsReady},
+			ready:     want{"True", v1alpha1.ReasonReady},
+		},
+		"configuration comes first": {
+			deployment: starting, streamsErr: errors.New("down"),
+			problem: &config.Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: "signingSecretRefs: Secret \"s\" not found"},
+			ingress: want{"False", v1alpha1.ReasonDeploymentUnavailable},
+			streams: want{"False", v1alpha1.ReasonNATSUnavailable},
+			ready:   want{"False", v1alpha1.ReasonSecretNotFound},
+		},
+		"then the ingress": {
+			deployment: starting, streamsErr: errors.New("down"),
+			ingress: want{"False", v1alpha1.ReasonDeploymentUnavailable},
+			streams: want{"False", v1alpha1.ReasonNATSUnavailable},
+			ready:   want{"False", v1alpha1.ReasonDeploymentUnavailable},
+		},
+		"no deployment": {
+			ingress: want{"False", v1alpha1.ReasonDeploymentUnavailable},
+			streams: want{"True", v1alpha1.ReasonStreamsReady},
+			ready:   want{"False", v1alpha1.ReasonDeploymentUnavailable},
+		},
+		"scaled to zero": {
+			deployment: scaledDown,
+			ingress:    want{"False", v1alpha1.ReasonDeploymentUnavailable},
+			streams:    want{"True", v1alpha1.ReasonStreamsReady},
+			ready:      want{"False", v1alpha1.ReasonDeploymentUnavailable},
+		},
+		"then the streams": {
+			deployment: available, streamsErr: errors.New("nats: no servers available"),
+			ingress: want{"True", v1alpha1.ReasonDeploymentAvailable},
+			streams: want{"False", v1alpha1.ReasonNATSUnavailable},
+			ready:   want{"False", v1alpha1.ReasonNATSUnavailable},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := &v1alpha1.SourceEnvironmentStatus{Endpoint: "https://e.example/e/ns/x"}
+			setIngressAvailableCondition(st, 3, t0, tt.inProcess, tt.deployment)
+			setStreamsReadyCondition(st, 3, t0, tt.streamsErr, "streams exist")
+			setSourceEnvironmentReadyCondition(st, 3, t0, tt.problem)
+			for typ, w := range map[string]want{
+				v1alpha1.ConditionIngressAvailable: tt.ingress,
+				v1alpha1.ConditionStreamsReady:     tt.streams,
+				v1alpha1.ConditionReady:            tt.ready,
+			} {
+				c := meta.FindStatusCondition(st.Conditions, typ)
+				if c == nil || string(c.Status) != w.status || c.Reason != w.reason || c.ObservedGeneration != 3 {
+					t.Errorf("%s = %+v, want %s/%s at generation 3", typ, c, w.status, w.reason)
+				}
+			}
+			if tt.problem != nil && meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady).Message != tt.problem.Message {
+				t.Errorf("Ready message does not carry the problem's")
+			}
+		})
+	}
+}
+
+func TestIdempotencyBudget(t *testing.T) {
+	tests := map[string]struct {
+		enabled    bool
+		keys       int64
+		wantStatus metav1.ConditionStatus
+		wantReason string
+	}{
+		"off":          {enabled: false, keys: 10_000_000, wantStatus: metav1.ConditionTrue, wantReason: v1alpha1.ReasonWithinBudget},
+		"within":       {enabled: true, keys: 5_000_000, wantStatus: metav1.ConditionTrue, wantReason: v1alpha1.ReasonWithinBudget},
+		"over":         {enabled: true, keys: 5_000_001, wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonOverBudget},
+		"none at all":  {enabled: true, keys: 0, wantStatus: metav1.ConditionTrue, wantReason: v1alpha1.ReasonWithinBudget},
+		"far too many": {enabled: true, keys: 1 << 40, wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonOverBudget},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := &v1alpha1.SourceEnvironmentStatus{IdempotencyKeysHeld: tt.keys}
+			setIdempotencyCondition(st, 1, t0, tt.enabled, DefaultKeysBudget)
+			if err := hasCondition(st.Conditions, 1, v1alpha1.ConditionIdempotencyWithinBudget, tt.wantStatus, tt.wantReason); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestKeysHeld(t *testing.T) {
+	tests := map[string]struct {
+		rate    float64
+		window  time.Duration
+		enabled bool
+		want    int64
+	}{
+		"100/s for a day": {rate: 100, window: 24 * time.Hour, enabled: true, want: 8_640_000},
+		"0.5/s for 1h":    {rate: 0.5, window: time.Hour, enabled: true, want: 1800},
+		"idle":            {rate: 0, window: 24 * time.Hour, enabled: true, want: 0},
+		"off":             {rate: 100, window: 24 * time.Hour, enabled: false, want: 0},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := keysHeld(tt.rate, tt.window, tt.enabled); got != tt.want {
+				t.Errorf("keysHeld = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRateTracker(t *testing.T) {
+	key := types.NamespacedName{Namespace: "ns", Name: "x"}
+	type reading struct {
+		events    int64
+		at        time.Duration
+		wantRate  float64
+		wantKnown bool
+	}
+	tests := map[string][]reading{
+		"steady": {
+			{events: 0, at: 0, wantKnown: false},
+			{events: 300, at: 30 * time.Second, wantRate: 10, wantKnown: true},
+			{events: 600, at: 60 * time.Second, wantRate: 10, wantKnown: true},
+		},
+		"too soon keeps the last rate": {
+			{events: 0, at: 0},
+			{events: 300, at: 30 * time.Second, wantRate: 10, wantKnown: true},
+			{events: 900, at: 31 * time.Second, wantRate: 10, wantKnown: true},
+			{events: 900, at: 60 * time.Second, wantRate: 20, wantKnown: true},
+		},
+		"a counter going down starts over": {
+			{events: 1000, at: 0},
+			{events: 1300, at: 30 * time.Second, wantRate: 10, wantKnown: true},
+			{events: 100, at: 60 * time.Second, wantRate: 10, wantKnown: true},
+			{events: 700, at: 90 * time.Second, wantRate: 20, wantKnown: true},
+		},
+	}
+	for name, readings := range tests {
+		t.Run(name, func(t *testing.T) {
+			rt := newRateTracker()
+			for i, r := range readings {
+				rate, known := rt.observe(key, r.events, t0.Add(r.at), 15*time.Second)
+				if rate != r.wantRate || known != r.wantKnown {
+					t.Errorf("reading %d: rate %v (known %v), want %v (%v)", i, rate, known, r.wantRate, r.wantKnown)
+				}
+			}
+			rt.forget(key)
+			if _, known := rt.observe(key, 5, t0, 0); known {
+				t.Error("a forgotten environment still has a rate")
+			}
+		})
+	}
+}
+
+func TestEndpointURL(t *testing.T) {
+	se := &v1alpha1.SourceEnvironment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "segment-production"}}
+	tests := map[string]struct {
+		opts      Options
+		usesToken bool
+		want      string
+	}{
+		"public base":        {opts: Options{EndpointBaseURL: "https://events.example.com/"}, want: "https://events.example.com/e/shop/segment-production"},
+		"service":            {want: "http://segment-production-ingress.shop.svc:8080/e/shop/segment-production"},
+		"token":              {usesToken: true, want: "http://segment-production-ingress.shop.svc:8080/e/shop/segment-production/{token}"},
+		"in process":         {opts: Options{InProcessIngress: true}, want: "http://localhost:8080/e/shop/segment-production"},
+		"in process, public": {opts: Options{InProcessIngress: true, EndpointBaseURL: "http://127.0.0.1:9000"}, usesToken: true, want: "http://127.0.0.1:9000/e/shop/segment-production/{token}"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := endpointURL(tt.opts, se, tt.usesToken); got != tt.want {
+				t.Errorf("endpoint = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLaterTime(t *testing.T) {
+	have := metav1.NewTime(t1)
+	tests := map[string]struct {
+		have     *metav1.Time
+		reported time.Time
+		want     *metav1.Time
+	}{
+		"nothing reported":   {have: &have, want: &have},
+		"first report":       {reported: t0.Add(500 * time.Millisecond), want: &metav1.Time{Time: t0}},
+		"older report kept":  {have: &have, reported: t0, want: &have},
+		"newer report moves": {have: &metav1.Time{Time: t0}, reported: t1, want: &have},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := laterTime(tt.have, tt.reported); !equality.Semantic.DeepEqual(got, tt.want) {
+				t.Errorf("laterTime = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestApplyMatches(t *testing.T) {
+	last := metav1.NewTime(t0)
+	tests := map[string]struct {
+		have      v1alpha1.EventMappingStatus
+		matched   int64
+		lastEvent time.Time
+		want      v1alpha1.EventMappingStatus
+	}{
+		"no match yet":        {matched: 0, lastEvent: t1, want: v1alpha1.EventMappingStatus{}},
+		"first matches":       {matched: 3, lastEvent: t0, want: v1alpha1.EventMappingStatus{EventsMatched: 3, LastMatchTime: &last}},
+		"unchanged keeps":     {have: v1alpha1.EventMappingStatus{EventsMatched: 3, LastMatchTime: &last}, matched: 3, lastEvent: t1, want: v1alpha1.EventMappingStatus{EventsMatched: 3, LastMatchTime: &last}},
+		"instance went away":  {have: v1alpha1.EventMappingStatus{EventsMatched: 3, LastMatchTime: &last}, matched: 1, lastEvent: t1, want: v1alpha1.EventMappingStatus{EventsMatched: 1, LastMatchTime: &last}},
+		"no event time: now":  {matched: 1, want: v1alpha1.EventMappingStatus{EventsMatched: 1, LastMatchTime: &metav1.Time{Time: t1}}},
+		"future time: now":    {matched: 1, lastEvent: t1.Add(time.Hour), want: v1alpha1.EventMappingStatus{EventsMatched: 1, LastMatchTime: &metav1.Time{Time: t1}}},
+		"grown moves forward": {have: v1alpha1.EventMappingStatus{EventsMatched: 3, LastMatchTime: &last}, matched: 4, lastEvent: t1, want: v1alpha1.EventMappingStatus{EventsMatched: 4, LastMatchTime: &metav1.Time{Time: t1}}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := tt.have
+			applyMatches(&st, tt.matched, tt.lastEvent, t1)
+			if !equality.Semantic.DeepEqual(st, tt.want) {
+				t.Errorf("status differs:\n%s", diff.Diff(tt.want, st))
+			}
+		})
+	}
+}
+
+func TestMappingAndSourceReadyConditions(t *testing.T) {
+	compileErr := &celext.CompileError{Field: "spec.when", Line: 1, Column: 5, Message: "undeclared reference to 'bdy'"}
+	tests := map[string]struct {
+		set        func(*[]metav1.Condition)
+		wantStatus metav1.ConditionStatus
+		wantReason string
+		wantIn     string
+	}{
+		"mapping compiles": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.EventMappingStatus{}
+				setMappingReadyCondition(st, 1, t0, nil, true, "se")
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionTrue, wantReason: v1alpha1.ReasonReady,
+		},
+		"mapping does not compile": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.EventMappingStatus{}
+				setMappingReadyCondition(st, 1, t0, compileErr, false, "se")
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonInvalidExpression, wantIn: "spec.when: line 1, column 5",
+		},
+		"mapping without environment": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.EventMappingStatus{}
+				setMappingReadyCondition(st, 1, t0, nil, false, "se")
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonSourceEnvironmentNotFound, wantIn: `"se"`,
+		},
+		"source valid": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.SourceStatus{}
+				setSourceReadyCondition(st, 1, t0, nil)
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionTrue, wantReason: v1alpha1.ReasonReady,
+		},
+		"source expression": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.SourceStatus{}
+				setSourceReadyCondition(st, 1, t0, compileErr)
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonInvalidExpression, wantIn: "spec.when",
+		},
+		"source spec": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.SourceStatus{}
+				setSourceReadyCondition(st, 1, t0, errors.New("headerAuth: unknown scheme"))
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonInvalidSpec, wantIn: "headerAuth",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			var conds []metav1.Condition
+			tt.set(&conds)
+			if err := hasCondition(conds, 1, v1alpha1.ConditionReady, tt.wantStatus, tt.wantReason); err != nil {
+				t.Error(err)
+			}
+			if !strings.Contains(conds[0].Message, tt.wantIn) {
+				t.Errorf("message %q does not contain %q", conds[0].Message, tt.wantIn)
+			}
+		})
+	}
+}
+
+func TestTransitionEvents(t *testing.T) {
+	ready := func(status metav1.ConditionStatus, reason string) []metav1.Condition {
+		return []metav1.Condition{cond(v1alpha1.ConditionReady, status, reason, 1, t0)}
+	}
+	tests := map[string]struct {
+		old, cur []metav1.Condition
+		policy   func(before, after *metav1.Condition) string
+		want     []string
+	}{
+		"missing secret from the start": {
+			cur: ready(metav1.ConditionFalse, v1alpha1.ReasonSecretNotFound), policy: readyEventReason,
+			want: []string{"Warning SecretMissing"},
+		},
+		"recovered": {
+			old: ready(metav1.ConditionFalse, v1alpha1.ReasonSecretNotFound), cur: ready(metav1.ConditionTrue, v1alpha1.ReasonReady),
+			policy: readyEventReason, want: []string{"Normal Ready"},
+		},
+		"unchanged is quiet": {
+			old: ready(metav1.ConditionFalse, v1alpha1.ReasonSecretNotFound), cur: ready(metav1.ConditionFalse, v1alpha1.ReasonSecretNotFound),
+			policy: readyEventReason,
+		},
+		"ingress still starting is quiet": {
+			cur: ready(metav1.ConditionFalse, v1alpha1.ReasonDeploymentUnavailable), policy: readyEventReason,
+		},
+		"first True of a part is quiet": {
+			cur: ready(metav1.ConditionTrue, v1alpha1.ReasonReady), policy: announceChanges,
+		},
+		"first False of a part is announced": {
+			cur: ready(metav1.ConditionFalse, v1alpha1.ReasonNATSUnavailable), policy: announceChanges,
+			want: []string{"Warning NATSUnavailable"},
+		},
+		"later changes only": {
+			cur: ready(metav1.ConditionFalse, v1alpha1.ReasonDeploymentUnavailable), policy: announceLaterChanges,
+		},
+		"a later loss is announced": {
+			old: ready(metav1.ConditionTrue, v1alpha1.ReasonDeploymentAvailable), cur: ready(metav1.ConditionFalse, v1alpha1.ReasonDeploymentUnavailable),
+			policy: announceLaterChanges, want: []string{"Warning DeploymentUnavailable"},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			rec := events.NewFakeRecorder(10)
+			eventOnTransition(rec, &corev1.Pod{}, tt.old, tt.cur, v1alpha1.ConditionReady, tt.policy)
+			close(rec.Events)
+			var got []string
+			for e := range rec.Events {
+				f := strings.Fields(e)
+				got = append(got, f[0]+" "+f[1])
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("events %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStreamNeedsFor(t *testing.T) {
+	se := func(name, url, stream string, window, retention time.Duration, deleting bool) v1alpha1.SourceEnvironment {
+		e := v1alpha1.SourceEnvironment{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		e.Spec.Publish.NATSURL = url
+		e.Spec.Publish.ActionStream = stream
+		if window > 0 {
+			e.Spec.Idempotency.Window = &metav1.Duration{Duration: window}
+		}
+		if retention > 0 {
+			e.Spec.Publish.LogRetention = &metav1.Duration{Duration: retention}
+		}
+		if deleting {
+			e.DeletionTimestamp = &metav1.Time{Time: t0}
+		}
+		return e
+	}
+	self := se("self", "", "", time.Hour, 24*time.Hour, false)
+	tests := map[string]struct {
+		all  []v1alpha1.SourceEnvironment
+		want streamNeeds
+	}{
+		"alone": {
+			all:  []v1alpha1.SourceEnvironment{self},
+			want: streamNeeds{duplicateWindow: time.Hour, logRetention: 24 * time.Hour},
+		},
+		"the longest window and retention on the same stream and server": {
+			all: []v1alpha1.SourceEnvironment{self,
+				se("other", "nats://default:4222", "", 48*time.Hour, 0, false),
+				se("explicit", "", v1alpha1.DefaultActionStream, 2*time.Hour, 200*time.Hour, false)},
+			want: streamNeeds{duplicateWindow: 48 * time.Hour, logRetention: 200 * time.Hour},
+		},
+		"other streams, servers and deleted environments do not count": {
+			all: []v1alpha1.SourceEnvironment{self,
+				se("elsewhere", "nats://other:4222", "", 96*time.Hour, 500*time.Hour, false),
+				se("own-stream", "", "OTHER", 96*time.Hour, 0, false),
+				se("going", "", "", 96*time.Hour, 500*time.Hour, true)},
+			want: streamNeeds{duplicateWindow: time.Hour, logRetention: 168 * time.Hour}, // own-stream logs to the same stream
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := streamNeedsFor(&self, tt.all, "nats://default:4222"); got != tt.want {
+				t.Errorf("needs = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

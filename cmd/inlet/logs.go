@@ -61,7 +61,9 @@ func (o *logOptions) run(ctx context.Context, out io.Writer, name string, events
 	if o.output != "table" && o.output != "json" {
 		return fmt.Errorf("--output is table or json, not %q", o.output)
 	}
-	client, err := jetstream.Connect(ctx, o.natsURL, jetstream.WithName("inlet-cli"))
+	connectCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	client, err := jetstream.Connect(connectCtx, o.natsURL, jetstream.WithName("inlet-cli"))
 	if err != nil {
 		return fmt.Errorf("connect to %s (is inlet running?): %w", o.natsURL, err)
 	}
@@ -137,28 +139,27 @@ func (p *recordPrinter) print(data []byte) {
 		if p.events {
 			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tKEY\tVERIFIED\tIDEMPOTENT\tACTIONS\tSTATUS\tERROR")
 		} else {
-			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tMAPPING\tACTION\tSUBJECT\tSEQ\tSTATUS\tERROR")
+			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tMAPPING\tACTION\tSUBJECT\tSEQ\tSTATUS\tERROR")
 		}
 	}
+	var r ingress.EventRecord
+	if json.Unmarshal(data, &r) != nil {
+		return
+	}
 	if p.events {
-		var r ingress.EventRecord
-		if json.Unmarshal(data, &r) != nil {
-			return
-		}
 		fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%t\t%t\t%d\t%s\t%s\n", r.Time.Local().Format(time.TimeOnly), r.ID, dash(r.Type),
 			dash(short(r.IdempotencyKey, 28)), r.Verified, r.Idempotent, r.Actions, r.Status, dash(short(r.Error, 60)))
 		return
 	}
-	var r ingress.ActionRecord
-	if json.Unmarshal(data, &r) != nil {
-		return
+	// Each event's record carries what became of its actions.
+	for _, a := range r.ActionLog {
+		seq := "-"
+		if a.Sequence > 0 {
+			seq = strconv.FormatUint(a.Sequence, 10)
+		}
+		fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Time.Local().Format(time.TimeOnly), a.EventID, dash(a.EventType),
+			dash(a.Mapping), dash(a.Action), dash(a.Subject), seq, a.Status, dash(short(a.Error, 60)))
 	}
-	seq := "-"
-	if r.Sequence > 0 {
-		seq = strconv.FormatUint(r.Sequence, 10)
-	}
-	fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.TimeOnly), r.EventID, dash(r.Mapping), dash(r.Action),
-		dash(r.Subject), seq, r.Status, dash(short(r.Error, 60)))
 }
 
 func (p *recordPrinter) flush() { _ = p.tw.Flush() }

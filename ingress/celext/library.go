@@ -338,6 +338,15 @@ func costModels() []cost.OverloadModel {
 		cost.Overload("secure_compare_string_string", scanArgs(2)),
 		cost.Overload("secure_compare_bytes_bytes", scanArgs(2)),
 		cost.Overload("parse_time_string_string", scanArgs(2)),
+		// cel-go prices JSON and YAML parsing as unbounded, which no cost limit admits; the
+		// input here is bounded by the request body limit, so charge a scan of it instead.
+		cost.Overload("json_parse_string", scanArgs(1)),
+		cost.Overload("json_parse_string_type", scanArgs(1)),
+		cost.Overload("yaml_parse_string", scanArgs(1)),
+		cost.Overload("yaml_parse_string_type", scanArgs(1)),
+		// Encoding a value costs in proportion to its size: charge 10 per element.
+		cost.Overload("json_encode_dyn", cost.EvalCost(cost.Sum(call, cost.Scale(cost.Length(cost.Arg(0)), 10)))),
+		cost.Overload("yaml_encode_dyn", cost.EvalCost(cost.Sum(call, cost.Scale(cost.Length(cost.Arg(0)), 10)))),
 		cost.MemberOverload("string_trim_prefix_string",
 			cost.EvalCost(cost.Sum(call, cost.StringScan(cost.Length(cost.Arg(0))))),
 			cost.ResultSize(cost.AtMost(cost.Target()))),

@@ -34,6 +34,10 @@ func TestLibrary(t *testing.T) {
 		rawBody string
 		err     string
 	}{
+		// cel-go's JSON and YAML functions, priced by input size so the cost limit admits them.
+		{expr: `json.parse('{"plan": "pro", "seats": 3}').value().seats == 3`},
+		{expr: `json.encode({"a": [1, 2]}) == '{"a":[1,2]}'`},
+		{expr: `yaml.parse('a: 1').value().a == 1`},
 		// HMAC, every key/data type combination.
 		{expr: "hex.encode(hmac.sha256('key', 'The quick brown fox jumps over the lazy dog')) == 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8'"},
 		{expr: "hex.encode(hmac.sha256(b'key', b'The quick brown fox jumps over the lazy dog')) == 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8'"},

@@ -96,6 +96,10 @@ func (b *builder) httpSource(src *v1alpha1.Source, secrets []string) (verify.Ver
 		return nil, nil, err
 	}
 	v, err := b.httpVerifier(&h.Verification, secrets)
+	var ce *celext.CompileError
+	if errors.As(err, &ce) {
+		return nil, nil, err // names its field; the caller names the Source
+	}
 	if errors.Is(err, verify.ErrNoSecret) {
 		return nil, nil, fmt.Errorf("signingSecretRefs: %s verification needs at least one non-empty signing secret", h.Verification.Type)
 	}

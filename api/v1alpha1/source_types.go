@@ -74,8 +74,9 @@ type SourceSpec struct {
 	Description string `json:"description,omitempty"`
 
 	// tolerance is how far a signed timestamp may be from the ingress's clock, in either
-	// direction, for schemes that sign one. Defaults to the provider's own: 5m for
-	// Stripe and Clerk, 3m for WorkOS.
+	// direction, for stripe, clerk and workos sources. Defaults to the provider's own: 5m
+	// for Stripe and Clerk, 3m for WorkOS. An http source sets its tolerance in
+	// spec.http.verification instead.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`

@@ -22,6 +22,7 @@ import (
 	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -124,6 +125,8 @@ func (o *operatorOptions) managerOptions() ctrl.Options {
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		// Cache only the workloads inlet manages, not every Deployment in the cluster.
+		Cache: cache.Options{ByObject: controllers.CacheByObject()},
 		// Within config/manager's terminationGracePeriodSeconds (10), so the Lease is
 		// released before the kubelet kills the pod.
 		GracefulShutdownTimeout: ptrTo(5 * time.Second),

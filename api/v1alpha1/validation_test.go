@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"inlet.dev/inlet/api/apitest"
 	"inlet.dev/inlet/api/manifests"
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/controllers/testenv"
@@ -93,108 +94,14 @@ func TestSamplesAreAccepted(t *testing.T) {
 }
 
 func TestInvalidManifestsAreRefused(t *testing.T) {
-	const (
-		source = "apiVersion: inlet.dev/v1alpha1\nkind: Source\nmetadata: {name: bad}\n"
-		srcEnv = "apiVersion: inlet.dev/v1alpha1\nkind: SourceEnvironment\nmetadata: {name: bad}\n"
-		evm    = "apiVersion: inlet.dev/v1alpha1\nkind: EventMapping\nmetadata: {name: bad}\n"
-	)
-	tests := map[string]struct {
-		manifest string
-		want     []string // each must appear in the API server's message
-	}{
-		"unknown source type": {
-			source + "spec: {type: paypal}",
-			[]string{`spec.type: Unsupported value: "paypal"`, `"stripe"`},
-		},
-		"http source without http": {
-			source + "spec: {type: http}",
-			[]string{"spec: Invalid value", "spec.http is required when type is http"},
-		},
-		"stripe source with http": {
-			source + "spec: {type: stripe, http: {verification: {type: none}}}",
-			[]string{"spec.http is required when type is http and not allowed for other types"},
-		},
-		"http source with no verification": {
-			source + "spec: {type: http, http: {eventType: body.kind}}",
-			[]string{"spec.http.verification: Required value"},
-		},
-		"hmac verification without hmac settings": {
-			source + "spec: {type: http, http: {verification: {type: hmac}}}",
-			[]string{"spec.http.verification: Invalid value", "hmac is required when type is hmac"},
-		},
-		"hmac with an unknown algorithm": {
-			source + "spec: {type: http, http: {verification: {type: hmac, hmac: {header: X-Sig, algorithm: md5}}}}",
-			[]string{`spec.http.verification.hmac.algorithm: Unsupported value: "md5"`},
-		},
-		"signed timestamp without its header": {
-			source + "spec: {type: http, http: {verification: {type: hmac, hmac: {header: X-Sig, signedContent: timestamp.body}}}}",
-			[]string{"spec.http.verification.hmac: Invalid value", "timestampHeader is required"},
-		},
-		"header auth on a signing source": {
-			source + "spec: {type: stripe, headerAuth: {scheme: bearer}}",
-			[]string{"headerAuth is only for source types that sign nothing"},
-		},
-		"tolerance that is not a duration": {
-			source + "spec: {type: stripe, tolerance: 5 minutes}",
-			[]string{"spec.tolerance: Invalid value"},
-		},
-		"environment with capitals": {
-			srcEnv + "spec: {sourceRef: {name: stripe}, environment: Prod_1}",
-			[]string{`spec.environment: Invalid value: "Prod_1"`},
-		},
-		"environment without a source": {
-			srcEnv + "spec: {environment: production}",
-			[]string{"spec.sourceRef: Required value"},
-		},
-		"idempotency window too short": {
-			srcEnv + "spec: {sourceRef: {name: s}, environment: production, idempotency: {window: 10s}}",
-			[]string{"spec.idempotency.window", "window must be between 1m and 168h"},
-		},
-		"idempotency window in days": {
-			srcEnv + "spec: {sourceRef: {name: s}, environment: production, idempotency: {window: 30d}}",
-			[]string{`spec.idempotency.window: Invalid value: "30d"`},
-		},
-		"too many signing secrets": {
-			srcEnv + "spec: {sourceRef: {name: s}, environment: production, signingSecretRefs: [{name: a}, {name: b}, {name: c}, {name: d}, {name: e}]}",
-			[]string{"spec.signingSecretRefs: Too many"},
-		},
-		"variable with value and secret": {
-			srcEnv + "spec: {sourceRef: {name: s}, environment: production, variables: [{name: x, value: v1, secretKeyRef: {name: z}}]}",
-			[]string{"spec.variables[0]: Invalid value", "set exactly one of value and secretKeyRef"},
-		},
-		"negative replicas": {
-			srcEnv + "spec: {sourceRef: {name: s}, environment: production, ingress: {replicas: -1}}",
-			[]string{"spec.ingress.replicas: Invalid value: -1"},
-		},
-		"mapping without actions": {
-			evm + "spec: {sourceEnvironmentRef: {name: s}, eventType: invoice.paid, actions: []}",
-			[]string{"spec.actions: Invalid value", "at least 1 items"},
-		},
-		"action setting two kinds": {
-			evm + "spec: {sourceEnvironmentRef: {name: s}, eventType: invoice.paid, actions: [{triggerWorkflow: {workflow: w, recipients: '[body.customer]'}, deleteTenant: {id: body.id}}]}",
-			[]string{"spec.actions[0]: Invalid value", "each action sets exactly one of triggerWorkflow"},
-		},
-		"action setting none": {
-			evm + "spec: {sourceEnvironmentRef: {name: s}, eventType: invoice.paid, actions: [{}]}",
-			[]string{"spec.actions[0]: Invalid value", "each action sets exactly one of"},
-		},
-		"trigger without recipients": {
-			evm + "spec: {sourceEnvironmentRef: {name: s}, eventType: invoice.paid, actions: [{triggerWorkflow: {workflow: w}}]}",
-			[]string{"spec.actions[0].triggerWorkflow.recipients: Required value"},
-		},
-		"workflow key with spaces": {
-			evm + "spec: {sourceEnvironmentRef: {name: s}, eventType: invoice.paid, actions: [{triggerWorkflow: {workflow: win back, recipients: '[1]'}}]}",
-			[]string{`spec.actions[0].triggerWorkflow.workflow: Invalid value: "win back"`},
-		},
-		"event type too long": {
-			evm + "spec: {sourceEnvironmentRef: {name: s}, eventType: " + strings.Repeat("x", 256) + ", actions: [{deleteTenant: {id: body.id}}]}",
-			[]string{"spec.eventType: Too long"},
-		},
+	tests, err := apitest.InvalidManifests()
+	if err != nil {
+		t.Fatal(err)
 	}
 	ns := newNamespace(t)
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			objs, err := manifests.Decode(name, []byte(tc.manifest))
+	for _, tc := range tests {
+		t.Run(tc.Name, func(t *testing.T) {
+			objs, err := manifests.Decode(tc.Name, []byte(tc.Manifest))
 			if err != nil || len(objs) != 1 {
 				t.Fatalf("test manifest does not decode: %v", err)
 			}
@@ -202,9 +109,9 @@ func TestInvalidManifestsAreRefused(t *testing.T) {
 			obj.SetNamespace(ns)
 			err = env.Client.Create(context.Background(), obj)
 			if err == nil {
-				t.Fatalf("the API server accepted it; want a refusal mentioning %q", tc.want)
+				t.Fatalf("the API server accepted it; want a refusal mentioning %q", tc.Want)
 			}
-			for _, w := range tc.want {
+			for _, w := range tc.Want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("refusal %q\ndoes not mention %q", err, w)
 				}

@@ -55,8 +55,8 @@ fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions each, or a dur
 	@hack/fuzz.sh $(FUZZTIME)
 
 .PHONY: bench
-bench: ## Run the benchmarks and print the figures docs/benchmarks.md records.
-	go test ./ingress/... -run '^$$' -bench . -benchmem -count=1 $(BENCH_ARGS)
+bench: control-plane ## Run the benchmarks and print the figures docs/benchmarks.md records.
+	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./ingress/... -run '^$$' -bench . -benchmem -count=1 $(BENCH_ARGS)
 
 ##@ Build
 

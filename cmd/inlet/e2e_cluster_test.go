@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/controllers/testenv"
+	"inlet.dev/inlet/ingress/jetstream"
 )
 
 // controlPlaneDir returns the etcd and kube-apiserver folder, skipping the test when
@@ -81,6 +84,77 @@ func TestClusterMode(t *testing.T) {
 		return err == nil && se.Status.EventsReceived >= 1 && se.Status.ActionsPublished >= 2
 	})
 	t.Logf("status counters rose after %s", took.Round(time.Millisecond))
+
+	t.Run("what a user checks", func(t *testing.T) {
+		ctx := context.Background()
+		// Every sample is Ready.
+		eventually(t, "every sample Ready", 30*time.Second, func() bool {
+			var envs v1alpha1.SourceEnvironmentList
+			var maps v1alpha1.EventMappingList
+			if c.List(ctx, &envs, client.InNamespace("default")) != nil || c.List(ctx, &maps, client.InNamespace("default")) != nil {
+				return false
+			}
+			for _, e := range envs.Items {
+				if !meta.IsStatusConditionTrue(e.Status.Conditions, v1alpha1.ConditionReady) {
+					return false
+				}
+			}
+			for _, m := range maps.Items {
+				if !meta.IsStatusConditionTrue(m.Status.Conditions, v1alpha1.ConditionReady) {
+					return false
+				}
+			}
+			return len(envs.Items) == 4 && len(maps.Items) == 8
+		})
+		url := "http://" + addr
+		sendOut := func(args ...string) (string, error) {
+			return run(t, append([]string{"send", "--url", url, "--dir", samples, "--source-environment", "stripe-production"}, args...)...)
+		}
+		// The same event again is idempotent; a tampered one is 401.
+		if out, err := sendOut("--sample", "customer.subscription.created"); err != nil || !strings.Contains(out, `"idempotent":true`) {
+			t.Errorf("the same event again is not idempotent: %v\n%s", err, out)
+		}
+		if out, err := sendOut("--sample", "customer.subscription.created", "--unsigned"); err == nil || !strings.Contains(out, "401") {
+			t.Errorf("an unsigned event was not refused: %v\n%s", err, out)
+		}
+		// An edited mapping is live within seconds.
+		var m v1alpha1.EventMapping
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "default", Name: "stripe-subscription-created"}, &m); err != nil {
+			t.Fatal(err)
+		}
+		m.Spec.Actions[1].TriggerWorkflow.Workflow = "subscription-hello"
+		if err := c.Update(ctx, &m); err != nil {
+			t.Fatal(err)
+		}
+		js, err := jetstream.Connect(ctx, "nats://"+natsAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer js.Close()
+		n := 0
+		took := eventually(t, "the edited mapping to be live", 10*time.Second, func() bool {
+			n++
+			key := fmt.Sprintf("evt_cluster_edit_%d", n)
+			payload := fmt.Sprintf(`{"id":%q,"type":"customer.subscription.created","data":{"object":{"customer":"cus_e","items":{"data":[{"price":{"id":"p"}}]},"status":"active"}}}`, key)
+			if _, err := sendOut("--data", payload); err != nil {
+				return false
+			}
+			for _, a := range lastActions(t, js) {
+				if a.Event.IdempotencyKey == key && a.Params["workflow"] == "subscription-hello" {
+					return true
+				}
+			}
+			return false
+		})
+		t.Logf("an EventMapping edited in the API server was live %s later", took.Round(time.Millisecond))
+		// inlet events shows what came in: accepted, idempotent and refused.
+		out, err := run(t, "events", "stripe-production", "--nats-url", "nats://"+natsAddr, "--limit", "100")
+		for _, want := range []string{"accepted", "idempotent", "unauthorized", "customer.subscription.created"} {
+			if err != nil || !strings.Contains(out, want) {
+				t.Errorf("inlet events does not show %q: %v\n%s", want, err, out)
+			}
+		}
+	})
 
 	t.Run("ingress command", func(t *testing.T) {
 		ingressAddr := freePort(t)

@@ -391,3 +391,19 @@ func TestBatchWithHeaderKey(t *testing.T) {
 		t.Errorf("stored %d actions, want 3", len(got))
 	}
 }
+
+// PostHog's $identify becomes an identifyUser for the same user the event names.
+func TestPostHogIdentifyUsesTheEventsUser(t *testing.T) {
+	ph := sourceCases["posthog"]
+	in := fixture("posthog", ph.spec, "", trigger("$pageview", "[event.user_id]"))
+	in.SourceEnvironments[0].Spec.IdentifyUsers = true
+	h := newHarness(t, in)
+	a := h.send("posthog-test", []byte(`{"event":"$identify","messageId":"m9","distinct_id":"d-1","userId":"u-other","properties":{"$set":{"email":"d@example.com"}}}`))
+	if a.Status != 200 || a.Actions != 1 {
+		t.Fatalf("identify: %+v", a)
+	}
+	ids := h.actions(jetstream.ActionSubject("production", "identifyUser"))
+	if len(ids) != 1 || ids[0].Params["id"] != ids[0].Event.UserID || ids[0].Event.UserID != "d-1" {
+		t.Errorf("identifyUser id %v for an event about %q", ids[0].Params["id"], ids[0].Event.UserID)
+	}
+}

@@ -221,6 +221,9 @@ func (s *Server) plan(ctx context.Context, req *request, ev *event) {
 	vars := &celext.Vars{Body: ev.payload, Headers: req.headers, RawBody: req.raw, Preprocess: ev.preprocess, Vars: env.Vars, Event: ev.normalized}
 	if env.IdentifyUsers && ev.info.Identify {
 		if id, props, ok := events.IdentifyTraits(ev.payload); ok {
+			if ev.info.UserID != "" {
+				id = ev.info.UserID // the same user the event's user_id names
+			}
 			s.queue(req, ev, "identifyUsers", config.Action{Kind: v1alpha1.ActionIdentifyUser}, map[string]any{"id": id, "properties": props}, nil)
 		}
 	}

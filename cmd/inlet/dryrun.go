@@ -55,7 +55,7 @@ verified, typed, mapped — and prints the actions it would publish, publishing 
 	f.StringVar(&o.event, "event", "", "a payload file to run through the mappings ('-' for standard input)")
 	f.StringVarP(&o.sourceEnvironment, "source-environment", "e", "", "the SourceEnvironment the event is sent to (needed when the manifests hold several)")
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of manifests that name none")
-	f.StringArrayVarP(&o.headers, "header", "H", nil, "a header the event carries, 'Name: value' (repeatable)")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "a header the event carries, 'Name: value' (repeatable); a <payload>.headers file beside the payload is read too")
 	f.StringVarP(&o.output, "output", "o", "table", "table or json")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
@@ -146,7 +146,15 @@ func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Input
 	if err != nil {
 		return err
 	}
-	for _, h := range o.headers {
+	// A payload file may come with a sidecar of the headers it is sent with
+	// (issues.assigned.json and issues.assigned.headers), as the samples do.
+	extra := o.headers
+	if o.event != "-" {
+		if data, err := os.ReadFile(strings.TrimSuffix(o.event, ".json") + ".headers"); err == nil {
+			extra = append(strings.Split(strings.TrimSpace(string(data)), "\n"), extra...)
+		}
+	}
+	for _, h := range extra {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok {
 			return fmt.Errorf("header %q is not 'Name: value'", h)

@@ -42,17 +42,7 @@ func TestMain(m *testing.M) {
 	} else {
 		logf.SetLogger(logr.Discard())
 	}
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop control plane:", err)
-	}
-	os.Exit(code)
+	testenv.RunTests(m, func(e *testenv.Env) { env = e })
 }
 
 // harness is one test's namespace, NATS server and running operator.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -73,4 +74,20 @@ func Start() (*Env, error) {
 // GroupVersionKind is a shorthand for inlet kinds in tests.
 func GroupVersionKind(kind string) schema.GroupVersionKind {
 	return inletv1alpha1.GroupVersion.WithKind(kind)
+}
+
+// RunTests is a TestMain body: it starts the control plane, hands it to started, runs
+// the tests, stops the control plane and exits with the tests' result.
+func RunTests(m *testing.M, started func(*Env)) {
+	env, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	started(env)
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop control plane:", err)
+	}
+	os.Exit(code)
 }

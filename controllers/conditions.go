@@ -10,33 +10,6 @@ import (
 	"k8s.io/client-go/tools/events"
 )
 
-// ReasonInProcess is the IngressAvailable reason in in-process mode: the ingress runs
-// inside the operator's process, so there is no Deployment to wait for.
-const ReasonInProcess = "InProcess"
-
-// Event reasons beyond the condition reasons of api/v1alpha1, which events on
-// condition transitions use as they are.
-const (
-	// EventSecretMissing is a Warning: a Secret, or a key in it, that a
-	// SourceEnvironment references does not exist.
-	EventSecretMissing = "SecretMissing"
-	// EventStreamCreated is Normal: the operator created a JetStream stream.
-	EventStreamCreated = "StreamCreated"
-	// EventStreamRecreated is Normal: a stream that had been ready disappeared (deleted
-	// behind the operator's back) and the operator created it again. Actions published
-	// to the old stream and not yet consumed are lost.
-	EventStreamRecreated = "StreamRecreated"
-	// EventStreamUpdated is Normal: the operator changed a stream's configuration, such
-	// as its duplicate window.
-	EventStreamUpdated = "StreamUpdated"
-	// EventEndpointTokenCreated is Normal: the operator generated an endpoint token
-	// into its Secret. The token itself never appears in events.
-	EventEndpointTokenCreated = "EndpointTokenCreated"
-	// EventStatsCleanupFailed is a Warning: the operator could not remove a deleted
-	// SourceEnvironment's counters from NATS; they expire by themselves.
-	EventStatsCleanupFailed = "StatsCleanupFailed"
-)
-
 // setCondition sets a condition on conds with the object's generation as its
 // observedGeneration. lastTransitionTime is now when the status flips and kept
 // otherwise. It reports whether anything changed.

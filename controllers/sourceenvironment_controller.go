@@ -213,7 +213,7 @@ func (r *SourceEnvironmentReconciler) reconcileDelete(ctx context.Context, se *v
 			return ctrl.Result{}, fmt.Errorf("remove counters of %s from nats: %w", key, err)
 		}
 		logf.FromContext(ctx).Info("giving up removing counters from NATS; they expire by themselves", "error", err.Error())
-		r.recorder.Eventf(se, nil, corev1.EventTypeWarning, EventStatsCleanupFailed, "Delete",
+		r.recorder.Eventf(se, nil, corev1.EventTypeWarning, v1alpha1.EventStatsCleanupFailed, "Delete",
 			"could not remove the counters from NATS (%v); they expire within %s", err, stats.TTL)
 	}
 	base := se.DeepCopy()

@@ -138,7 +138,7 @@ func TestSamplesComeUp(t *testing.T) {
 			t.Errorf("%s has no finalizer", name)
 		}
 	}
-	h.waitForEvent("segment-production", corev1.EventTypeNormal, EventEndpointTokenCreated)
+	h.waitForEvent("segment-production", corev1.EventTypeNormal, v1alpha1.EventEndpointTokenCreated)
 
 	// Streams: the duplicate window is the longest among the environments (github's is
 	// 1h, the others 24h).
@@ -253,7 +253,7 @@ func TestMissingSecretIsReportedAndRecovers(t *testing.T) {
 	if msg := condition(se, v1alpha1.ConditionReady).Message; !strings.Contains(msg, `"stripe-webhook"`) {
 		t.Errorf("message %q does not name the Secret", msg)
 	}
-	h.waitForEvent("stripe-production", corev1.EventTypeWarning, EventSecretMissing)
+	h.waitForEvent("stripe-production", corev1.EventTypeWarning, v1alpha1.EventSecretMissing)
 
 	// The ingress is deployed all the same: it picks the Secret up live.
 	h.markAvailable(ingressName("stripe-production"))
@@ -287,7 +287,7 @@ func TestStreamDeletedBehindTheOperatorsBackComesBack(t *testing.T) {
 	h := start(t, Options{ResyncInterval: 300 * time.Millisecond})
 	h.applySamples("stripe.yaml")
 	h.waitForCondition("stripe-production", v1alpha1.ConditionStreamsReady, metav1.ConditionTrue, v1alpha1.ReasonStreamsReady)
-	h.waitForEvent("stripe-production", corev1.EventTypeNormal, EventStreamCreated)
+	h.waitForEvent("stripe-production", corev1.EventTypeNormal, v1alpha1.EventStreamCreated)
 
 	if err := h.js.DeleteStream(h.ctx(), v1alpha1.DefaultActionStream); err != nil {
 		t.Fatal(err)
@@ -296,7 +296,7 @@ func TestStreamDeletedBehindTheOperatorsBackComesBack(t *testing.T) {
 		_, err := h.stream(v1alpha1.DefaultActionStream)
 		return err
 	})
-	note := h.waitForEvent("stripe-production", corev1.EventTypeNormal, EventStreamRecreated)
+	note := h.waitForEvent("stripe-production", corev1.EventTypeNormal, v1alpha1.EventStreamRecreated)
 	if !strings.Contains(note, v1alpha1.DefaultActionStream) {
 		t.Errorf("event note %q does not name the stream", note)
 	}
@@ -490,7 +490,7 @@ func TestInProcessIngress(t *testing.T) {
 	h := start(t, Options{InProcessIngress: true})
 	h.applySamples("stripe.yaml", "segment.yaml")
 	se := h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
-	if err := hasCondition(se.Status.Conditions, se.Generation, v1alpha1.ConditionIngressAvailable, metav1.ConditionTrue, ReasonInProcess); err != nil {
+	if err := hasCondition(se.Status.Conditions, se.Generation, v1alpha1.ConditionIngressAvailable, metav1.ConditionTrue, v1alpha1.ReasonInProcess); err != nil {
 		t.Error(err)
 	}
 	if se.Status.Endpoint != DefaultInProcessEndpoint+"/e/"+h.ns+"/stripe-production" {

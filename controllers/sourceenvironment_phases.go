@@ -106,7 +106,7 @@ func (r *SourceEnvironmentReconciler) reconcileEndpointToken(ctx context.Context
 		return ctrl.Result{}, fmt.Errorf("create endpoint token secret %s: %w", name, err)
 	}
 	s.tokenSecret = sec
-	r.recorder.Eventf(s.se, sec, corev1.EventTypeNormal, EventEndpointTokenCreated, "CreateSecret",
+	r.recorder.Eventf(s.se, sec, corev1.EventTypeNormal, v1alpha1.EventEndpointTokenCreated, "CreateSecret",
 		"generated the endpoint token into Secret %s (key %s); delete the Secret to rotate it", name, config.EndpointTokenKey)
 	return ctrl.Result{}, nil
 }
@@ -330,16 +330,16 @@ const streamRecreated inletjs.EnsureResult = "Recreated"
 func (r *SourceEnvironmentReconciler) recordStreamResults(ctx context.Context, se *v1alpha1.SourceEnvironment, results map[inletjs.EnsureResult][]string) {
 	if created := results[inletjs.StreamCreated]; len(created) > 0 {
 		logf.FromContext(ctx).Info("streams created", "streams", created)
-		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, EventStreamCreated, "EnsureStream", "created JetStream %s", streamList(created))
+		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, v1alpha1.EventStreamCreated, "EnsureStream", "created JetStream %s", streamList(created))
 	}
 	if recreated := results[streamRecreated]; len(recreated) > 0 {
 		logf.FromContext(ctx).Info("streams re-created", "streams", recreated)
-		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, EventStreamRecreated, "EnsureStream",
+		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, v1alpha1.EventStreamRecreated, "EnsureStream",
 			"re-created JetStream %s, which had disappeared", streamList(recreated))
 	}
 	if updated := results[inletjs.StreamUpdated]; len(updated) > 0 {
 		logf.FromContext(ctx).Info("streams updated", "streams", updated)
-		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, EventStreamUpdated, "EnsureStream",
+		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, v1alpha1.EventStreamUpdated, "EnsureStream",
 			"updated JetStream %s to the duplicate window and retention wanted", streamList(updated))
 	}
 }

@@ -66,7 +66,7 @@ func readyEventReason(before, after *metav1.Condition) string {
 	}
 	switch after.Reason {
 	case v1alpha1.ReasonSecretNotFound:
-		return EventSecretMissing
+		return v1alpha1.EventSecretMissing
 	case v1alpha1.ReasonDeploymentUnavailable, v1alpha1.ReasonNATSUnavailable:
 		return ""
 	}
@@ -122,7 +122,7 @@ func setIngressAvailableCondition(st *v1alpha1.SourceEnvironmentStatus, gen int6
 	}
 	switch {
 	case inProcess:
-		set(metav1.ConditionTrue, ReasonInProcess, "the ingress runs inside the operator's process")
+		set(metav1.ConditionTrue, v1alpha1.ReasonInProcess, "the ingress runs inside the operator's process")
 	case dep == nil:
 		set(metav1.ConditionFalse, v1alpha1.ReasonDeploymentUnavailable, "the ingress Deployment could not be applied; see the operator's log")
 	case replicasOf(dep) == 0:

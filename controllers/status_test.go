@@ -95,7 +95,7 @@ func TestSourceEnvironmentConditions(t *testing.T) {
 		},
 		"in process": {
 			inProcess: true,
-			ingress:   want{"True", ReasonInProcess},
+			ingress:   want{"True", v1alpha1.ReasonInProcess},
 			streams:   want{"True", v1alpha1.ReasonStreamsReady},
 			ready:     want{"True", v1alpha1.ReasonReady},
 		},

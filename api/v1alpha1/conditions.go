@@ -51,4 +51,31 @@ const (
 	ReasonWithinBudget = "WithinBudget"
 	// ReasonOverBudget says the duplicate window holds more keys than the budget.
 	ReasonOverBudget = "OverBudget"
+	// ReasonInProcess is the IngressAvailable reason in in-process mode (inlet cluster):
+	// the ingress runs inside the operator's process, so there is no Deployment to wait
+	// for.
+	ReasonInProcess = "InProcess"
+)
+
+// Event reasons beyond the condition reasons above, which Events on
+// condition transitions use as they are.
+const (
+	// EventSecretMissing is a Warning: a Secret, or a key in it, that a
+	// SourceEnvironment references does not exist.
+	EventSecretMissing = "SecretMissing"
+	// EventStreamCreated is Normal: the operator created a JetStream stream.
+	EventStreamCreated = "StreamCreated"
+	// EventStreamRecreated is Normal: a stream that had been ready disappeared (deleted
+	// behind the operator's back) and the operator created it again. Actions published
+	// to the old stream and not yet consumed are lost.
+	EventStreamRecreated = "StreamRecreated"
+	// EventStreamUpdated is Normal: the operator changed a stream's configuration, such
+	// as its duplicate window.
+	EventStreamUpdated = "StreamUpdated"
+	// EventEndpointTokenCreated is Normal: the operator generated an endpoint token
+	// into its Secret. The token itself never appears in events.
+	EventEndpointTokenCreated = "EndpointTokenCreated"
+	// EventStatsCleanupFailed is a Warning: the operator could not remove a deleted
+	// SourceEnvironment's counters from NATS; they expire by themselves.
+	EventStatsCleanupFailed = "StatsCleanupFailed"
 )

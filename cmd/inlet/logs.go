@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 )
 
 type logOptions struct {
+	id        string
 	natsURL   string
 	namespace string
 	stream    string
@@ -41,8 +43,9 @@ func newLogCommand(use, short string, events bool) *cobra.Command {
 		Short: short,
 		Long: short + ` from the event and action log stream in NATS JetStream:
 time, type, idempotency key, verification, idempotency, actions, status and error.`,
-		Example: fmt.Sprintf("  inlet %s stripe-production\n  inlet %s stripe-production --follow\n  inlet %s stripe-production -o json", use, use, use),
-		Args:    cobra.ExactArgs(1),
+		Example: fmt.Sprintf("  inlet %s stripe-production\n  inlet %s stripe-production --follow\n  inlet %s stripe-production -o json", use, use, use) +
+			map[bool]string{true: "\n  inlet events stripe-production --id 3vWPSwuifqiXnSXEzOSqLt", false: ""}[events],
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), cmd.OutOrStdout(), args[0], events)
 		},
@@ -54,6 +57,9 @@ time, type, idempotency key, verification, idempotency, actions, status and erro
 	f.IntVar(&o.limit, "limit", 20, "how many of the latest records to show")
 	f.BoolVar(&o.follow, "follow", false, "keep printing new records as they arrive")
 	f.StringVarP(&o.output, "output", "o", "table", "table or json (one JSON object per line)")
+	if events {
+		f.StringVar(&o.id, "id", "", "show one event in full, by its event id: payload, headers (secrets redacted), actions")
+	}
 	return cmd
 }
 
@@ -68,6 +74,18 @@ func (o *logOptions) run(ctx context.Context, out io.Writer, name string, events
 		return fmt.Errorf("connect to %s (is inlet running?): %w", o.natsURL, err)
 	}
 	defer client.Close()
+	if o.id != "" {
+		msg, err := client.EventLog(ctx, o.stream, o.namespace, name, o.id)
+		if err != nil {
+			return fmt.Errorf("event %s of %s/%s: %w", o.id, o.namespace, name, err)
+		}
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, msg.Data, "", "  "); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, pretty.String())
+		return nil
+	}
 	// Each event's record carries what became of its actions, so both commands read
 	// the event log.
 	filter := jetstream.EventLogFilter(o.namespace, name)

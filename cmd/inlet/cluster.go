@@ -85,7 +85,7 @@ is deployed in that cluster: two operators would fight over the same resources.`
 
 func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 	start := time.Now()
-	log := newLogger(o.verbose)
+	log := newInteractiveLogger(o.verbose)
 	useLogger(log)
 	cfg, stopControlPlane, err := o.controlPlane(out)
 	if err != nil {

@@ -53,6 +53,16 @@ func newLogger(verbose bool) logr.Logger {
 	return zap.New(zap.Level(zapcore.InfoLevel))
 }
 
+// newInteractiveLogger is the logger of commands a person runs in a terminal (inlet
+// cluster): human-readable, and only warnings and errors unless verbose, so that what
+// the command prints itself stays readable.
+func newInteractiveLogger(verbose bool) logr.Logger {
+	if verbose {
+		return zap.New(zap.UseDevMode(true), zap.Level(zapcore.DebugLevel))
+	}
+	return zap.New(zap.ConsoleEncoder(), zap.Level(zapcore.WarnLevel))
+}
+
 // useLogger makes log controller-runtime's logger, so that a long-running command
 // writes one stream of structured records.
 func useLogger(log logr.Logger) {

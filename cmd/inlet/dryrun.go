@@ -13,17 +13,14 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
-	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/api/validation"
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
-	"inlet.dev/inlet/ingress/sign"
 )
 
 type testOptions struct {
@@ -135,17 +132,6 @@ func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Input
 	srv.SetSnapshot(snap)
 
 	se := findSourceEnvironment(in, env.Key.Namespace, env.Key.Name)
-	src := findSource(in, se)
-	secret := ""
-	if len(se.Spec.SigningSecretRefs) > 0 {
-		if secret, err = secretValue(in, se.Namespace, se.Spec.SigningSecretRefs[0]); err != nil {
-			return err
-		}
-	}
-	header, err := sign.Headers(&src.Spec, secret, time.Now(), body)
-	if err != nil {
-		return err
-	}
 	// A payload file may come with a sidecar of the headers it is sent with
 	// (issues.assigned.json and issues.assigned.headers), as the samples do.
 	extra := o.headers
@@ -154,12 +140,9 @@ func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Input
 			extra = append(strings.Split(strings.TrimSpace(string(data)), "\n"), extra...)
 		}
 	}
-	for _, h := range extra {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok {
-			return fmt.Errorf("header %q is not 'Name: value'", h)
-		}
-		header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+	header, err := requestHeaders(in, se, findSource(in, se), body, true, extra)
+	if err != nil {
+		return err
 	}
 	path := "/e/" + env.Key.Namespace + "/" + env.Key.Name
 	if env.UsesEndpointToken {
@@ -175,15 +158,6 @@ func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Input
 	}
 	actions, failures := pub.results()
 	return printActions(out, o.output, actions, failures)
-}
-
-func findSource(in config.Inputs, se *v1alpha1.SourceEnvironment) *v1alpha1.Source {
-	for i := range in.Sources {
-		if in.Sources[i].Namespace == se.Namespace && in.Sources[i].Name == se.Spec.SourceRef.Name {
-			return &in.Sources[i]
-		}
-	}
-	return nil
 }
 
 func printActions(out io.Writer, output string, msgs []jetstream.Message, failed []ingress.ActionRecord) error {

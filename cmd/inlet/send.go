@@ -74,12 +74,7 @@ func (o *sendOptions) run(ctx context.Context, out io.Writer) error {
 	if se == nil {
 		return fmt.Errorf("no SourceEnvironment %s/%s in %s", o.namespace, o.sourceEnvironment, o.dir)
 	}
-	var src *v1alpha1.Source
-	for i := range in.Sources {
-		if in.Sources[i].Namespace == se.Namespace && in.Sources[i].Name == se.Spec.SourceRef.Name {
-			src = &in.Sources[i]
-		}
-	}
+	src := findSource(in, se)
 	if src == nil {
 		return fmt.Errorf("SourceEnvironment %s refers to Source %q, which is not in %s", se.Name, se.Spec.SourceRef.Name, o.dir)
 	}
@@ -87,24 +82,9 @@ func (o *sendOptions) run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	header := http.Header{"Content-Type": {"application/json"}}
-	if !o.unsigned {
-		secret := ""
-		if len(se.Spec.SigningSecretRefs) > 0 {
-			if secret, err = secretValue(in, se.Namespace, se.Spec.SigningSecretRefs[0]); err != nil {
-				return err
-			}
-		}
-		if header, err = sign.Headers(&src.Spec, secret, time.Now(), body); err != nil {
-			return err
-		}
-	}
-	for _, h := range append(sampleHeaders, o.headers...) {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok {
-			return fmt.Errorf("header %q is not 'Name: value'", h)
-		}
-		header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+	header, err := requestHeaders(in, se, src, body, !o.unsigned, append(sampleHeaders, o.headers...))
+	if err != nil {
+		return err
 	}
 	url := strings.TrimSuffix(o.url, "/") + "/e/" + se.Namespace + "/" + se.Name
 	if src.Spec.UsesEndpointToken() {
@@ -156,6 +136,43 @@ func (o *sendOptions) payload(sourceType v1alpha1.SourceType) ([]byte, []string,
 	return nil, nil, fmt.Errorf("say what to send with --sample (one of: %s), --file or --data", strings.Join(sampleevents.List(string(sourceType)), ", "))
 }
 
+// requestHeaders returns the headers a delivery of body to se carries: signed as its
+// Source's sender signs, with its first signing secret, when signed is true, then the
+// extra "Name: value" headers.
+func requestHeaders(in config.Inputs, se *v1alpha1.SourceEnvironment, src *v1alpha1.Source, body []byte, signed bool, extra []string) (http.Header, error) {
+	header := http.Header{"Content-Type": {"application/json"}}
+	if signed {
+		secret := ""
+		if len(se.Spec.SigningSecretRefs) > 0 {
+			var err error
+			if secret, err = secretValue(in, se.Namespace, se.Spec.SigningSecretRefs[0]); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if header, err = sign.Headers(&src.Spec, secret, time.Now(), body); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range extra {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok {
+			return nil, fmt.Errorf("header %q is not 'Name: value'", h)
+		}
+		header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	return header, nil
+}
+
+func findSource(in config.Inputs, se *v1alpha1.SourceEnvironment) *v1alpha1.Source {
+	for i := range in.Sources {
+		if in.Sources[i].Namespace == se.Namespace && in.Sources[i].Name == se.Spec.SourceRef.Name {
+			return &in.Sources[i]
+		}
+	}
+	return nil
+}
+
 func findSourceEnvironment(in config.Inputs, namespace, name string) *v1alpha1.SourceEnvironment {
 	for i := range in.SourceEnvironments {
 		if se := &in.SourceEnvironments[i]; se.Namespace == namespace && se.Name == name {
@@ -170,15 +187,11 @@ func secretValue(in config.Inputs, namespace string, ref v1alpha1.SecretKeyRefer
 	if key == "" {
 		key = "secret"
 	}
-	for _, s := range in.Secrets {
-		if s.Namespace != namespace || s.Name != ref.Name {
-			continue
-		}
-		if v, ok := s.StringData[key]; ok {
-			return strings.TrimRight(v, "\r\n"), nil
-		}
-		if v, ok := s.Data[key]; ok {
-			return strings.TrimRight(string(v), "\r\n"), nil
+	for i := range in.Secrets {
+		if s := &in.Secrets[i]; s.Namespace == namespace && s.Name == ref.Name {
+			if v, ok := config.SecretKeyValue(s, key); ok {
+				return v, nil
+			}
 		}
 	}
 	return "", fmt.Errorf("the signing secret %s/%s (key %s) is not in the manifests", namespace, ref.Name, key)

@@ -258,13 +258,23 @@ func (b *builder) secretValue(namespace string, ref v1alpha1.SecretKeyReference)
 	if s == nil {
 		return "", fmt.Errorf("Secret %q not found", ref.Name)
 	}
-	if v, ok := s.Data[key]; ok {
-		return strings.TrimRight(string(v), "\r\n"), nil
-	}
-	if v, ok := s.StringData[key]; ok {
-		return strings.TrimRight(v, "\r\n"), nil
+	if v, ok := SecretKeyValue(s, key); ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("Secret %q has no key %q", ref.Name, key)
+}
+
+// SecretKeyValue reads one key of a Secret as the API server would store it
+// (stringData wins over data), trimming the trailing newline that files turned into
+// Secrets often carry.
+func SecretKeyValue(s *corev1.Secret, key string) (string, bool) {
+	if v, ok := s.StringData[key]; ok {
+		return strings.TrimRight(v, "\r\n"), true
+	}
+	if v, ok := s.Data[key]; ok {
+		return strings.TrimRight(string(v), "\r\n"), true
+	}
+	return "", false
 }
 
 func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Problem) {

@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -264,7 +265,7 @@ func (s *Server) queue(req *request, ev *event, mapping string, a config.Action,
 		msgID = jetstream.MsgID(ev.info.IdempotencyKey, ev.info.Type, env.Key.String(), env.Environment, mapping, strconv.Itoa(a.Position))
 	}
 	msg := ActionMessage{
-		ID:          cmpOr(msgID, nuid.Next()),
+		ID:          cmp.Or(msgID, nuid.Next()),
 		Action:      string(a.Kind),
 		Params:      params,
 		Environment: env.Environment,
@@ -364,11 +365,4 @@ func orEmpty(err error) string {
 		return "the expression returned an empty string"
 	}
 	return err.Error()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

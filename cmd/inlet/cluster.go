@@ -20,13 +20,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"inlet.dev/inlet/api/manifests"
+	"inlet.dev/inlet/config/crd"
 	"inlet.dev/inlet/controllers"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/watch"
+	"inlet.dev/inlet/internal/localcluster"
 )
 
 // clusterStatsInterval is how often the in-process operator refreshes status counters.
@@ -69,7 +70,7 @@ is deployed in that cluster: two operators would fight over the same resources.`
 	cache, _ := os.UserCacheDir()
 	f := cmd.Flags()
 	f.StringVar(&o.controlPlaneDir, "control-plane-dir", envOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")), "folder holding the etcd and kube-apiserver binaries")
-	f.StringVar(&o.crdDir, "crds", "config/crd/bases", "folder holding inlet's CRDs")
+	f.StringVar(&o.crdDir, "crds", "", "folder holding inlet's CRDs; those built into this binary when empty")
 	f.StringSliceVar(&o.samples, "samples", []string{"config/samples"}, "manifest files or folders to apply once the control plane is up ('' for none)")
 	f.StringVar(&o.kubeconfigOut, "kubeconfig-out", ".inlet/kubeconfig", "where to write the kubeconfig for kubectl")
 	f.BoolVar(&o.useKubeconfig, "use-kubeconfig", false, "use the cluster of --kubeconfig (or KUBECONFIG, ~/.kube/config) instead of starting a control plane")
@@ -87,7 +88,7 @@ func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 	start := time.Now()
 	log := newInteractiveLogger(o.verbose)
 	useLogger(log)
-	cfg, stopControlPlane, err := o.controlPlane(out)
+	cfg, stopControlPlane, err := o.controlPlane(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -151,58 +152,56 @@ func (o *clusterOptions) serve(ctx context.Context, out io.Writer, cfg *rest.Con
 // controlPlane starts etcd and kube-apiserver and writes the kubeconfig, or with
 // --use-kubeconfig connects to the configured cluster; either way it installs the CRDs.
 // The returned function stops what was started.
-func (o *clusterOptions) controlPlane(out io.Writer) (*rest.Config, func(), error) {
+func (o *clusterOptions) controlPlane(ctx context.Context, out io.Writer) (*rest.Config, func(), error) {
 	if o.useKubeconfig {
 		cfg, err := restConfig(o.kubeconfig)
 		if err != nil {
 			return nil, nil, err
 		}
-		fmt.Fprintf(out, "using the cluster at %s; installing the CRDs from %s ...\n", cfg.Host, o.crdDir)
-		if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{o.crdDir}, ErrorIfPathMissing: true}); err != nil {
-			return nil, nil, fmt.Errorf("install CRDs: %w", err)
+		fmt.Fprintf(out, "using the cluster at %s\n", cfg.Host)
+		if err := o.installCRDs(ctx, cfg, out); err != nil {
+			return nil, nil, err
 		}
 		return cfg, func() {}, nil
 	}
 	fmt.Fprintf(out, "starting etcd and kube-apiserver from %s ...\n", o.controlPlaneDir)
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{o.crdDir},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: o.controlPlaneDir,
-	}
-	if _, err := env.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start control plane (run `make control-plane` to build it): %w", err)
+	cp := &localcluster.ControlPlane{BinDir: o.controlPlaneDir, Dir: filepath.Join(o.data, "control-plane")}
+	if err := cp.Start(ctx); err != nil {
+		return nil, nil, fmt.Errorf("start control plane (logs in %s): %w", cp.LogDir(), err)
 	}
 	stop := func() {
 		fmt.Fprintln(out, "stopping the control plane")
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
+		cp.Stop()
 	}
-	cfg, err := o.writeKubeconfig(env)
-	if err != nil {
+	cfg := cp.Admin()
+	if err := localcluster.WriteKubeconfig(cfg, o.kubeconfigOut, "inlet-cluster"); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("write kubeconfig: %w", err)
+	}
+	if err := o.installCRDs(ctx, cfg, out); err != nil {
 		stop()
 		return nil, nil, err
 	}
 	return cfg, stop, nil
 }
 
-// writeKubeconfig adds an admin user to the control plane and writes its kubeconfig.
-func (o *clusterOptions) writeKubeconfig(env *envtest.Environment) (*rest.Config, error) {
-	admin, err := env.AddUser(envtest.User{Name: "inlet-admin", Groups: []string{"system:masters"}}, nil)
+// installCRDs creates or updates inlet's CRDs (--crds, or those built into this binary)
+// and waits until the API server serves them.
+func (o *clusterOptions) installCRDs(ctx context.Context, cfg *rest.Config, out io.Writer) error {
+	crds, err := crd.CustomResourceDefinitions()
+	from := "this binary"
+	if o.crdDir != "" {
+		crds, err = crd.FromDirectory(o.crdDir)
+		from = o.crdDir
+	}
 	if err != nil {
-		return nil, fmt.Errorf("create admin user: %w", err)
+		return fmt.Errorf("read CRDs: %w", err)
 	}
-	kubeconfig, err := admin.KubeConfig()
-	if err != nil {
-		return nil, fmt.Errorf("write kubeconfig: %w", err)
+	fmt.Fprintf(out, "installing inlet's CRDs from %s\n", from)
+	if err := crd.Install(ctx, cfg, crds, time.Minute); err != nil {
+		return fmt.Errorf("install CRDs: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(o.kubeconfigOut), 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(o.kubeconfigOut, kubeconfig, 0o600); err != nil {
-		return nil, err
-	}
-	return admin.Config(), nil
+	return nil
 }
 
 // startNATS starts the embedded NATS server with JetStream, stored under --data.

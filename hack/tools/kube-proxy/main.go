@@ -1,0 +1,14 @@
+// Command kube-proxy is the upstream Kubernetes service proxy, built from its Go module so that
+// the end-to-end test (make e2e) runs a real node without a downloaded release.
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-proxy/app"
+)
+
+func main() {
+	os.Exit(cli.Run(app.NewProxyCommand()))
+}

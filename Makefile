@@ -54,6 +54,24 @@ FUZZTIME ?= 20000x
 fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions each, or a duration such as 30s).
 	@hack/fuzz.sh $(FUZZTIME)
 
+# The end-to-end test runs the built image on a real single-node cluster on this machine
+# (test/e2e): it needs root, builds kubelet, kube-controller-manager, kube-scheduler,
+# kube-proxy and nats-server once into $(CONTROL_PLANE), installs Debian's containerd,
+# runc, CNI plugins, iptables and conntrack when missing, and puts the machine back
+# afterwards. E2E_KEEP=1 keeps the cluster running after the checks until Ctrl-C.
+E2E_ARGS ?=
+.PHONY: e2e
+e2e: node-deps node kustomize ## Run the end-to-end test: the image on a real node, deployed as the README says (root; first run builds ~10 min).
+	INLET_ASSETS_DIR="$(CONTROL_PLANE)" go test -tags e2e ./test/e2e/ -count=1 -timeout 0 -v $(E2E_ARGS)
+
+.PHONY: node
+node: ## Build the control plane and a node's binaries (kubelet, kube-proxy, ...) and nats-server from Go modules.
+	@KUBE_VERSION=$(KUBE_VERSION) INLET_ASSETS_DIR="$(CONTROL_PLANE)" WITH_NODE=1 hack/build-control-plane.sh >/dev/null
+
+.PHONY: node-deps
+node-deps: ## Install the Debian packages a node needs (containerd, runc, CNI plugins, iptables, conntrack) when missing.
+	@hack/node-deps.sh
+
 .PHONY: bench
 bench: control-plane ## Run the benchmarks and print the figures docs/benchmarks.md records.
 	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./ingress/... -run '^$$' -bench . -benchmem -count=1 $(BENCH_ARGS)

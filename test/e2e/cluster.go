@@ -74,9 +74,11 @@ func (c *Cluster) step(format string, args ...any) {
 	fmt.Printf("e2e [%6.1fs] %s\n", time.Since(c.started).Seconds(), fmt.Sprintf(format, args...))
 }
 
-func (c *Cluster) path(elem ...string) string { return filepath.Join(append([]string{c.Dir}, elem...)...) }
-func (c *Cluster) logDir() string              { return c.path("logs") }
-func (c *Cluster) containerdSocket() string    { return c.path("containerd", "containerd.sock") }
+func (c *Cluster) path(elem ...string) string {
+	return filepath.Join(append([]string{c.Dir}, elem...)...)
+}
+func (c *Cluster) logDir() string           { return c.path("logs") }
+func (c *Cluster) containerdSocket() string { return c.path("containerd", "containerd.sock") }
 
 // Up brings the node up. On error, Down still has to be called.
 func (c *Cluster) Up(ctx context.Context) error {

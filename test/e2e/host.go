@@ -62,7 +62,7 @@ func recordHost() (*hostState, error) {
 		}
 	}
 	for _, cmd := range []string{"iptables", "ip6tables"} {
-		out, err := exec.Command(cmd+"-save").Output()
+		out, err := exec.Command(cmd + "-save").Output()
 		if err != nil {
 			return nil, fmt.Errorf("%s-save: %w (is iptables installed?)", cmd, err)
 		}
@@ -119,7 +119,7 @@ func (h *hostState) restore() []error {
 // restoreIPTables restores the saved tables, and empties the tables that did not
 // exist before (iptables-restore only touches the tables it is given).
 func restoreIPTables(cmd, saved string) error {
-	restore := exec.Command(cmd+"-restore")
+	restore := exec.Command(cmd + "-restore")
 	restore.Stdin = strings.NewReader(saved)
 	if out, err := restore.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s-restore: %w: %s", cmd, err, out)

@@ -18,3 +18,5 @@ echo "installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# CI removes what it installed (NODE_DEPS_RECORD names the file it reads).
+if [ -n "${NODE_DEPS_RECORD:-}" ]; then printf '%s\n' "${need[@]}" >> "$NODE_DEPS_RECORD"; fi

@@ -25,6 +25,9 @@ type hostState struct {
 	MissingPaths []string
 	// NetNS are the network namespaces that existed before.
 	NetNS []string
+	// Cgroups are the kubelet's cgroups (kubepods in each v1 hierarchy) that did not
+	// exist before.
+	Cgroups []string
 }
 
 // sysctls the kubelet, kube-proxy and the node set.
@@ -74,6 +77,13 @@ func recordHost() (*hostState, error) {
 		}
 	}
 	h.NetNS = netNamespaces()
+	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, d := range append(hierarchies, "/sys/fs/cgroup") {
+		p := filepath.Join(d, "kubepods")
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			h.Cgroups = append(h.Cgroups, p)
+		}
+	}
 	return h, nil
 }
 
@@ -105,6 +115,11 @@ func (h *hostState) restore() []error {
 			if err := os.WriteFile(file, []byte(v), 0o644); err != nil {
 				errs = append(errs, fmt.Errorf("restore sysctl %s=%s: %w", s, v, err))
 			}
+		}
+	}
+	for _, cg := range h.Cgroups {
+		if err := removeCgroup(cg); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, p := range h.MissingPaths {
@@ -146,6 +161,29 @@ func tables(save string) []string {
 		}
 	}
 	return out
+}
+
+// removeCgroup removes a cgroup folder and the cgroups below it, deepest first (a
+// cgroup is removed with rmdir once it holds no process and no child).
+func removeCgroup(dir string) error {
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return nil
+	}
+	var dirs []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	var last error
+	for _, d := range dirs {
+		if err := syscall.Rmdir(d); err != nil && !os.IsNotExist(err) {
+			last = fmt.Errorf("remove cgroup %s: %w", d, err)
+		}
+	}
+	return last
 }
 
 func netNamespaces() []string {

@@ -137,13 +137,32 @@ install: manifests kustomize ## Install the CRDs into the cluster in ~/.kube/con
 uninstall: manifests kustomize ## Remove the CRDs from the cluster.
 	"$(KUSTOMIZE)" build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
+# The NATS server (with JetStream) inlet publishes to, kept in the ConfigMap inlet-config
+# in inlet-system, which the operator watches. `make deploy` creates the ConfigMap with
+# this value when it does not exist, and changes it only when NATS_URL is given on the
+# command line (make deploy NATS_URL=tls://nats.example:4222): deploying again, for a
+# new image, never resets what was set in the cluster.
+NATS_URL ?= nats://nats.nats:4222
+DEPLOY_NAMESPACE = inlet-system
+DEPLOY_CONFIGMAP = inlet-config
+
 .PHONY: deploy
-deploy: manifests kustomize ## Deploy the operator to the cluster.
+deploy: manifests kustomize ## Deploy the operator to the cluster (IMG=image; NATS_URL=url the first time, or to change it).
 	cd config/manager && "$(KUSTOMIZE)" edit set image controller=$(IMG)
 	"$(KUSTOMIZE)" build config/default | $(KUBECTL) apply -f -
+	@if ! $(KUBECTL) -n $(DEPLOY_NAMESPACE) get configmap $(DEPLOY_CONFIGMAP) >/dev/null 2>&1; then \
+		echo "creating ConfigMap $(DEPLOY_NAMESPACE)/$(DEPLOY_CONFIGMAP) with NATS_URL=$(NATS_URL)"; \
+		$(KUBECTL) -n $(DEPLOY_NAMESPACE) create configmap $(DEPLOY_CONFIGMAP) --from-literal=NATS_URL='$(NATS_URL)'; \
+		$(KUBECTL) -n $(DEPLOY_NAMESPACE) label configmap $(DEPLOY_CONFIGMAP) app.kubernetes.io/name=inlet app.kubernetes.io/part-of=inlet app.kubernetes.io/component=operator >/dev/null; \
+	elif [ "$(origin NATS_URL)" = "command line" ]; then \
+		echo "setting NATS_URL=$(NATS_URL) in ConfigMap $(DEPLOY_NAMESPACE)/$(DEPLOY_CONFIGMAP)"; \
+		$(KUBECTL) -n $(DEPLOY_NAMESPACE) patch configmap $(DEPLOY_CONFIGMAP) --type merge -p '{"data":{"NATS_URL":"$(NATS_URL)"}}'; \
+	else \
+		echo "ConfigMap $(DEPLOY_NAMESPACE)/$(DEPLOY_CONFIGMAP) kept: NATS_URL=$$($(KUBECTL) -n $(DEPLOY_NAMESPACE) get configmap $(DEPLOY_CONFIGMAP) -o jsonpath='{.data.NATS_URL}') (make deploy NATS_URL=... to change it)"; \
+	fi
 
 .PHONY: undeploy
-undeploy: kustomize ## Remove the operator from the cluster.
+undeploy: kustomize ## Remove the operator from the cluster, with its namespace and the inlet-config ConfigMap in it.
 	"$(KUSTOMIZE)" build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies

@@ -3,6 +3,8 @@
 package controllers
 
 // The operator's permissions, generated into config/rbac/role.yaml by `make manifests`.
+// Reading its settings ConfigMap (Options.ConfigMap) is granted apart, by a Role in its
+// own namespace limited to that one name: config/rbac/config_reader_role.yaml.
 // The operator grants each ingress a namespaced Role for exactly what its pods read, so
 // it needs the right to create Roles for those resources too.
 //

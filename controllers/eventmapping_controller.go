@@ -36,6 +36,8 @@ type EventMappingReconciler struct {
 	recorder events.EventRecorder
 	clock    clockSource
 	opts     Options
+	// defaults tells the NATS URL of SourceEnvironments that name none.
+	defaults *natsDefaults
 	nats     jetStreamRunner
 	compiled *mappingCache
 	reports  *reportCache
@@ -47,8 +49,10 @@ type EventMappingReconciler struct {
 // SourceEnvironment does not exist, True otherwise. A live mapping's eventsMatched and
 // lastMatchTime come from the ingress counters in NATS and are refreshed every resync
 // interval. Status is patched once, when it changed; an Event marks each change of
-// Ready.
-func (r *EventMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+// Ready. An optimistic-lock conflict is not an error: the mapping is read again
+// shortly.
+func (r *EventMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, reterr error) {
+	defer func() { res, reterr = requeueOnConflict(ctx, res, reterr) }()
 	m := &v1alpha1.EventMapping{}
 	if err := r.client.Get(ctx, req.NamespacedName, m); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -74,7 +78,6 @@ func (r *EventMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, fmt.Errorf("get sourceenvironment %s: %w", m.Spec.SourceEnvironmentRef.Name, err)
 	}
 
-	var res ctrl.Result
 	if seFound && compileErr == nil {
 		r.refreshMatches(ctx, m, se)
 		res.RequeueAfter = r.opts.resync()
@@ -84,9 +87,9 @@ func (r *EventMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return res, nil
 }
 
-// refreshMatches reads how many events the mapping matched from the counters of its
-// SourceEnvironment's ingress instances, as last read by any reconciler within the
-// resync interval. The counters carry no time per mapping, so
+// refreshMatches reads how many events the mapping matched from its
+// SourceEnvironment's counters, as last read by any reconciler within the resync
+// interval. The counters carry no time per mapping, so
 // when the count grew lastMatchTime is the environment's last event time, the latest
 // the match can have happened. NATS failures leave the status as it was; the
 // SourceEnvironment reports them.
@@ -97,7 +100,11 @@ func (r *EventMappingReconciler) refreshMatches(ctx context.Context, m *v1alpha1
 		applyMatches(&m.Status, report.Matched[m.Name], report.LastEventTime, now)
 		return
 	}
-	target, err := natsTargetFor(se, r.opts, func(name string) *corev1.Secret {
+	defaultURL, err := r.defaults.url(ctx)
+	if err != nil {
+		return
+	}
+	target, err := natsTargetFor(se, defaultURL, func(name string) *corev1.Secret {
 		sec := &corev1.Secret{}
 		if r.secrets.Get(ctx, types.NamespacedName{Namespace: se.Namespace, Name: name}, sec) != nil {
 			return nil

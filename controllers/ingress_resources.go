@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,11 +25,20 @@ import (
 const (
 	// IngressContainerName is the name of the ingress container.
 	IngressContainerName = "ingress"
-	// IngressPort is the port the ingress serves events, /healthz, /readyz and
-	// /metrics on.
+	// IngressPort is the port the ingress serves events, /healthz and /readyz on: the
+	// one port of its Service.
 	IngressPort = 8080
 	// IngressPortName names IngressPort on the container and the Service.
 	IngressPortName = "http"
+	// IngressMetricsPort is the port the ingress serves /metrics on, apart from the
+	// public one and not exposed by the Service: scrape the pods.
+	IngressMetricsPort = 9090
+	// IngressMetricsPortName names IngressMetricsPort on the container.
+	IngressMetricsPortName = "metrics"
+	// DefaultIngressReplicas is the number of ingress pods a Deployment starts with
+	// when spec.ingress.replicas is unset: two, so that one pod can go (deleted,
+	// evicted, rolled) while the other serves.
+	DefaultIngressReplicas = 2
 	// IngressUID is the user and group the ingress runs as: nonroot in distroless.
 	IngressUID = 65532
 	// NATSCredentialsPath is where a SourceEnvironment's NATS credentials Secret key is
@@ -38,6 +48,21 @@ const (
 	natsCredentialsVolume = "nats-credentials"
 	natsCredentialsDir    = "/var/run/inlet/nats"
 )
+
+// How an ingress pod stops. On SIGTERM the ingress keeps serving for
+// ingressShutdownDelay while the endpoints controller and kube-proxy take the
+// terminating pod out of the Service, then stops accepting and waits up to
+// ingressDrain for the requests in flight, then flushes its logs and counters. The
+// termination grace period covers all three, so that the kubelet never kills a pod
+// that is still answering.
+const (
+	ingressShutdownDelay  = 5 * time.Second
+	ingressDrain          = 10 * time.Second
+	ingressShutdownMargin = 5 * time.Second
+)
+
+// ingressTerminationGracePeriod is the pod's terminationGracePeriodSeconds.
+var ingressTerminationGracePeriod = int64((ingressShutdownDelay + ingressDrain + ingressShutdownMargin) / time.Second)
 
 // Labels on everything the operator creates for an ingress.
 const (
@@ -199,11 +224,13 @@ func mutateService(svc *corev1.Service, sourceEnvironment string) {
 	}}
 }
 
-// mutatePDB keeps one ingress pod up during voluntary disruptions.
+// mutatePDB lets voluntary disruptions (node drains, evictions) take one ingress pod
+// at a time, whatever the replica count.
 func mutatePDB(pdb *policyv1.PodDisruptionBudget, sourceEnvironment string) {
 	pdb.Labels = mergeLabels(pdb.Labels, ingressLabels(sourceEnvironment))
 	one := intstr.FromInt32(1)
-	pdb.Spec.MinAvailable = &one
+	pdb.Spec.MinAvailable = nil
+	pdb.Spec.MaxUnavailable = &one
 	pdb.Spec.Selector = &metav1.LabelSelector{MatchLabels: ingressSelector(sourceEnvironment)}
 }
 
@@ -244,7 +271,10 @@ func (p ingressPod) args() []string {
 		"--namespace=$(POD_NAMESPACE)",
 		"--source-environment=" + p.SourceEnvironment,
 		"--listen=:" + strconv.Itoa(IngressPort),
+		"--metrics-listen=:" + strconv.Itoa(IngressMetricsPort),
 		"--nats-url=" + p.NATSURL,
+		"--shutdown-delay=" + ingressShutdownDelay.String(),
+		"--drain=" + ingressDrain.String(),
 	}
 	if p.Credentials != nil {
 		args = append(args, "--nats-creds="+NATSCredentialsPath)
@@ -252,9 +282,24 @@ func (p ingressPod) args() []string {
 	return args
 }
 
-// probe checks path on the ingress port, with the values the API server would
-// otherwise default, so that a Deployment read back compares equal.
-func probe(path string, initialDelay int32) *corev1.Probe {
+// readinessProbe asks /readyz every second from the start: the kubelet runs no probe
+// within initialDelaySeconds and then waits a whole period between two, so a new pod
+// is Ready within about a second of being able to serve (NATS connected, configuration
+// loaded). Three failures in a row (3s) take a pod out of the Service.
+func readinessProbe() *corev1.Probe {
+	return probe("/readyz", 0, 1, 3)
+}
+
+// livenessProbe restarts an ingress whose /healthz has not answered for 30s. /healthz
+// says only that the process serves: it stays up while NATS is down, so that an outage
+// does not turn into a restart loop.
+func livenessProbe() *corev1.Probe {
+	return probe("/healthz", 10, 10, 3)
+}
+
+// probe checks path on the ingress port, with every field set as the API server would
+// otherwise default it, so that a Deployment read back compares equal.
+func probe(path string, initialDelay, period, failures int32) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 			Path:   path,
@@ -263,9 +308,9 @@ func probe(path string, initialDelay int32) *corev1.Probe {
 		}},
 		InitialDelaySeconds: initialDelay,
 		TimeoutSeconds:      1,
-		PeriodSeconds:       10,
+		PeriodSeconds:       period,
 		SuccessThreshold:    1,
-		FailureThreshold:    3,
+		FailureThreshold:    failures,
 	}
 }
 
@@ -286,9 +331,12 @@ func (p ingressPod) mutateContainer(c *corev1.Container) {
 		fieldEnv("POD_NAMESPACE", "metadata.namespace"),
 		fieldEnv("POD_NAME", "metadata.name"),
 	}
-	c.Ports = []corev1.ContainerPort{{Name: IngressPortName, ContainerPort: IngressPort, Protocol: corev1.ProtocolTCP}}
-	c.LivenessProbe = probe("/healthz", 5)
-	c.ReadinessProbe = probe("/readyz", 1)
+	c.Ports = []corev1.ContainerPort{
+		{Name: IngressPortName, ContainerPort: IngressPort, Protocol: corev1.ProtocolTCP},
+		{Name: IngressMetricsPortName, ContainerPort: IngressMetricsPort, Protocol: corev1.ProtocolTCP},
+	}
+	c.LivenessProbe = livenessProbe()
+	c.ReadinessProbe = readinessProbe()
 	if p.Resources != nil {
 		c.Resources = *p.Resources.DeepCopy()
 	} else {
@@ -315,6 +363,7 @@ func (p ingressPod) mutatePodTemplate(t *corev1.PodTemplateSpec) {
 	spec := &t.Spec
 	spec.ServiceAccountName = ingressName(p.SourceEnvironment)
 	spec.AutomountServiceAccountToken = ptrTo(true)
+	spec.TerminationGracePeriodSeconds = ptrTo(ingressTerminationGracePeriod)
 	spec.SecurityContext = &corev1.PodSecurityContext{
 		RunAsNonRoot:   ptrTo(true),
 		RunAsUser:      ptrTo[int64](IngressUID),
@@ -346,9 +395,11 @@ func (p ingressPod) mutatePodTemplate(t *corev1.PodTemplateSpec) {
 }
 
 // mutateDeployment sets the fields of an ingress Deployment the operator owns.
-// replicas is spec.ingress.replicas: when nil, one replica is set on creation and the
-// count is never touched afterwards, so that an autoscaler or a person owns it. The
-// selector is set on creation only: it cannot change.
+// replicas is spec.ingress.replicas: when nil, DefaultIngressReplicas is set on
+// creation and the count is never touched afterwards, so that an autoscaler or a person
+// owns it. The selector is set on creation only: it cannot change. A rolling update
+// starts each new pod before it stops an old one, so that the ingress never has fewer
+// ready pods than wanted.
 func (p ingressPod) mutateDeployment(d *appsv1.Deployment, replicas *int32) {
 	d.Labels = mergeLabels(d.Labels, ingressLabels(p.SourceEnvironment))
 	creating := d.CreationTimestamp.IsZero()
@@ -359,7 +410,12 @@ func (p ingressPod) mutateDeployment(d *appsv1.Deployment, replicas *int32) {
 	case replicas != nil:
 		d.Spec.Replicas = ptrTo(*replicas)
 	case creating:
-		d.Spec.Replicas = ptrTo[int32](1)
+		d.Spec.Replicas = ptrTo[int32](DefaultIngressReplicas)
+	}
+	zero, one := intstr.FromInt32(0), intstr.FromInt32(1)
+	d.Spec.Strategy = appsv1.DeploymentStrategy{
+		Type:          appsv1.RollingUpdateDeploymentStrategyType,
+		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &one},
 	}
 	p.mutatePodTemplate(&d.Spec.Template)
 }

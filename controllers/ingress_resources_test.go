@@ -5,14 +5,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/diff"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"inlet.dev/inlet/api/v1alpha1"
 )
@@ -142,20 +145,24 @@ func TestIngressDeployment(t *testing.T) {
 		wantReplicas int32
 		check        func(t *testing.T, d *appsv1.Deployment)
 	}{
-		"new, replicas unset: one": {
+		"new, replicas unset: two": {
 			pod:  ingressPod{SourceEnvironment: "stripe-production", Image: "inlet:dev", NATSURL: "nats://nats:4222"},
-			have: &appsv1.Deployment{}, wantReplicas: 1,
+			have: &appsv1.Deployment{}, wantReplicas: 2,
 			check: func(t *testing.T, d *appsv1.Deployment) {
 				c := d.Spec.Template.Spec.Containers[0]
-				wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=stripe-production", "--listen=:8080", "--nats-url=nats://nats:4222"}
+				wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=stripe-production", "--listen=:8080",
+					"--metrics-listen=:9090", "--nats-url=nats://nats:4222", "--shutdown-delay=5s", "--drain=10s"}
 				if c.Name != "ingress" || c.Image != "inlet:dev" || !slices.Equal(c.Command, []string{"/inlet"}) || !slices.Equal(c.Args, wantArgs) {
 					t.Errorf("container %s %s %v %v", c.Name, c.Image, c.Command, c.Args)
 				}
 				if c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.namespace" || c.Env[1].ValueFrom.FieldRef.FieldPath != "metadata.name" {
 					t.Errorf("env %+v", c.Env)
 				}
-				if c.Ports[0].ContainerPort != 8080 || c.Ports[0].Name != "http" ||
-					c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+				wantPorts := []corev1.ContainerPort{
+					{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
+					{Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP},
+				}
+				if !slices.Equal(c.Ports, wantPorts) || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 					t.Errorf("ports %+v, probes %+v %+v", c.Ports, c.LivenessProbe, c.ReadinessProbe)
 				}
 				if !equality.Semantic.DeepEqual(c.Resources, defaultIngressResources()) {
@@ -176,6 +183,9 @@ func TestIngressDeployment(t *testing.T) {
 					t.Errorf("selector %v, template labels %v", d.Spec.Selector.MatchLabels, d.Spec.Template.Labels)
 				}
 			},
+		},
+		"new, replicas set to one": {
+			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: &appsv1.Deployment{}, replicas: ptrTo[int32](1), wantReplicas: 1,
 		},
 		"new, replicas set": {
 			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: &appsv1.Deployment{}, replicas: ptrTo[int32](3), wantReplicas: 3,
@@ -200,7 +210,7 @@ func TestIngressDeployment(t *testing.T) {
 		},
 		"credentials and resources": {
 			pod:  ingressPod{SourceEnvironment: "x", Image: "i", NATSURL: "tls://n:4222", Credentials: creds, Resources: custom},
-			have: &appsv1.Deployment{}, wantReplicas: 1,
+			have: &appsv1.Deployment{}, wantReplicas: 2,
 			check: func(t *testing.T, d *appsv1.Deployment) {
 				c := d.Spec.Template.Spec.Containers[0]
 				if c.Args[len(c.Args)-1] != "--nats-creds=/var/run/inlet/nats/creds" {
@@ -239,6 +249,57 @@ func TestIngressDeployment(t *testing.T) {
 	}
 }
 
+// TestIngressPodComesAndGoesUnnoticed checks the pod spec against what the kubelet
+// and the ingress do: a new pod is probed ready within 2s of serving, a stopping pod
+// answers through its shutdown delay and drain before it can be killed, a rollout never
+// goes below the wanted ready pods.
+func TestIngressPodComesAndGoesUnnoticed(t *testing.T) {
+	d := &appsv1.Deployment{}
+	ingressPod{SourceEnvironment: "x", Image: "i", NATSURL: "nats://n:4222"}.mutateDeployment(d, nil)
+	spec := d.Spec.Template.Spec
+	c := spec.Containers[0]
+
+	// The kubelet runs no probe before initialDelaySeconds, then one per period: the
+	// first success comes at most initialDelay + period after the pod can serve.
+	r := c.ReadinessProbe
+	if worst := r.InitialDelaySeconds + r.PeriodSeconds*r.SuccessThreshold; worst > 2 || r.TimeoutSeconds > 1 {
+		t.Errorf("readiness probe %+v: Ready up to %ds after the pod can serve, want at most 2s", r, worst)
+	}
+	l := c.LivenessProbe
+	if l.PeriodSeconds*l.FailureThreshold < 10 || l.HTTPGet.Path != "/healthz" {
+		t.Errorf("liveness probe %+v restarts a pod after %ds of silence; too eager", l, l.PeriodSeconds*l.FailureThreshold)
+	}
+
+	// The grace period covers the shutdown delay and the drain the pod is told.
+	flag := func(name string) time.Duration {
+		for _, a := range c.Args {
+			if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					t.Fatalf("%s: %v", a, err)
+				}
+				return d
+			}
+		}
+		t.Fatalf("no --%s in %v", name, c.Args)
+		return 0
+	}
+	delay, drain := flag("shutdown-delay"), flag("drain")
+	if delay < 5*time.Second {
+		t.Errorf("shutdown delay %s: too short for the pod to leave the endpoints", delay)
+	}
+	grace := time.Duration(*spec.TerminationGracePeriodSeconds) * time.Second
+	if grace <= delay+drain {
+		t.Errorf("terminationGracePeriodSeconds %s leaves no time after the %s delay and %s drain", grace, delay, drain)
+	}
+
+	// A rollout adds a pod before it removes one.
+	ru := d.Spec.Strategy.RollingUpdate
+	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || ru == nil || ru.MaxUnavailable.IntValue() != 0 || ru.MaxSurge.IntValue() != 1 {
+		t.Errorf("strategy %+v", d.Spec.Strategy)
+	}
+}
+
 func TestIngressPodTemplateIgnoresMappingsAndSecretContents(t *testing.T) {
 	// The pod template is a function of these inputs only; nothing about mappings or
 	// Secret data goes in, so their changes cannot roll the Deployment.
@@ -269,6 +330,16 @@ func TestIngressServiceAndPDB(t *testing.T) {
 	p := svc.Spec.Ports
 	if len(p) != 1 || p[0].Port != 8080 || p[0].TargetPort.StrVal != "http" || svc.Spec.ClusterIP != "10.0.0.7" || svc.Spec.Type != corev1.ServiceTypeClusterIP {
 		t.Errorf("service %+v", svc.Spec)
+	}
+
+	// Disruptions take one pod at a time; a PDB written by an earlier version with
+	// minAvailable moves to maxUnavailable.
+	old := intstr.FromInt32(1)
+	pdb := &policyv1.PodDisruptionBudget{Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &old}}
+	mutatePDB(pdb, "x")
+	if pdb.Spec.MinAvailable != nil || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 ||
+		!equality.Semantic.DeepEqual(pdb.Spec.Selector.MatchLabels, ingressSelector("x")) {
+		t.Errorf("PDB %+v", pdb.Spec)
 	}
 	if !equality.Semantic.DeepEqual(svc.Spec.Selector, ingressSelector("x")) {
 		t.Errorf("selector %v", svc.Spec.Selector)

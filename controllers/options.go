@@ -10,7 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,8 +27,8 @@ const (
 	// DefaultResyncInterval is how often streams are re-ensured and status counters
 	// refreshed when Options.ResyncInterval is zero.
 	DefaultResyncInterval = 30 * time.Second
-	// DefaultKeysBudget is the number of idempotency keys one SourceEnvironment's
-	// duplicate window may hold before IdempotencyWithinBudget turns False, when
+	// DefaultKeysBudget is the number of idempotency keys an action stream's duplicate
+	// window may hold before IdempotencyWithinBudget turns False, when
 	// Options.KeysBudget is zero. About 650 MB of NATS memory.
 	DefaultKeysBudget int64 = 5_000_000
 	// DefaultInProcessEndpoint is the endpoint base URL reported in in-process mode
@@ -36,8 +38,15 @@ const (
 
 // Options configure the reconcilers.
 type Options struct {
-	// NATSURL is the NATS server of SourceEnvironments that set no spec.publish.natsURL.
+	// NATSURL is the NATS server of SourceEnvironments that set no spec.publish.natsURL,
+	// when ConfigMap is unset, absent or sets no NATS_URL.
 	NATSURL string
+	// ConfigMap names the operator's settings ConfigMap, such as inlet-system/inlet-config.
+	// Its NATS_URL (ConfigMapNATSURL) overrides NATSURL and is watched: when it changes,
+	// every SourceEnvironment is reconciled with the new URL (their ingress pods roll)
+	// and the operator connects to the new server. Optional; the manager's cache must
+	// be allowed to watch it (see CacheByObject).
+	ConfigMap types.NamespacedName
 	// NATSCredentialsFile is the operator's own NATS credentials file, used for
 	// NATSURL when a SourceEnvironment names no credentials Secret. Optional.
 	NATSCredentialsFile string
@@ -55,9 +64,9 @@ type Options struct {
 	// or EventMapping: streams deleted behind the operator's back are re-created and
 	// status counters refreshed at least this often. Defaults to DefaultResyncInterval.
 	ResyncInterval time.Duration
-	// KeysBudget is the number of idempotency keys a SourceEnvironment's duplicate
-	// window may hold (event rate × window) before IdempotencyWithinBudget turns False.
-	// Defaults to DefaultKeysBudget.
+	// KeysBudget is the number of idempotency keys a SourceEnvironment's action stream
+	// may hold in its duplicate window (the messages it stored within the window) before
+	// IdempotencyWithinBudget turns False. Defaults to DefaultKeysBudget.
 	KeysBudget int64
 }
 
@@ -117,6 +126,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("add nats pool closer: %w", err)
 	}
 	compiled, reports := newMappingCache(), newReportCache()
+	defaults := &natsDefaults{reader: mgr.GetClient(), configMap: opts.ConfigMap, fallback: opts.NATSURL}
 	clock := realClock{}
 	if err := (&SourceReconciler{
 		client:   mgr.GetClient(),
@@ -132,9 +142,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		recorder: mgr.GetEventRecorder("inlet-sourceenvironment-controller"),
 		clock:    clock,
 		opts:     opts,
+		defaults: defaults,
 		nats:     pool,
 		compiled: compiled,
-		rates:    newRateTracker(),
 		reports:  reports,
 	}).setupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up SourceEnvironment controller: %w", err)
@@ -145,6 +155,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		recorder: mgr.GetEventRecorder("inlet-eventmapping-controller"),
 		clock:    clock,
 		opts:     opts,
+		defaults: defaults,
 		nats:     pool,
 		compiled: compiled,
 		reports:  reports,
@@ -154,15 +165,17 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return nil
 }
 
-// CacheByObject scopes the manager's cache, for the kinds the operator creates for
-// ingresses, to the objects it labels, so that the operator does not hold every
-// Deployment, Service, ServiceAccount, Role, RoleBinding and PodDisruptionBudget of the
-// cluster in memory. Use it as cache.Options.ByObject when creating the manager; it
-// is optional. Secrets are never cached whole: the reconcilers watch only their
-// metadata and read the few they reference from the API server.
-func CacheByObject() map[client.Object]cache.ByObject {
+// CacheByObject scopes the manager's cache. For the kinds the operator creates for
+// ingresses, it holds only the objects the operator labels, so that the operator does
+// not keep every Deployment, Service, ServiceAccount, Role, RoleBinding and
+// PodDisruptionBudget of the cluster in memory. For ConfigMaps, it holds only
+// opts.ConfigMap (none when unset): the operator may read no other. Use it as
+// cache.Options.ByObject when creating the manager. Secrets are never cached whole:
+// the reconcilers watch only their metadata and read the few they reference from the
+// API server.
+func CacheByObject(opts Options) map[client.Object]cache.ByObject {
 	by := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{LabelName: IngressAppName, LabelManagedBy: ManagedBy})}
-	return map[client.Object]cache.ByObject{
+	m := map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}:            by,
 		&corev1.Service{}:               by,
 		&corev1.ServiceAccount{}:        by,
@@ -170,6 +183,13 @@ func CacheByObject() map[client.Object]cache.ByObject {
 		&rbacv1.RoleBinding{}:           by,
 		&policyv1.PodDisruptionBudget{}: by,
 	}
+	if cm := opts.ConfigMap; cm.Name != "" {
+		m[&corev1.ConfigMap{}] = cache.ByObject{
+			Namespaces: map[string]cache.Config{cm.Namespace: {}},
+			Field:      fields.OneTermEqualSelector("metadata.name", cm.Name),
+		}
+	}
+	return m
 }
 
 func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {

@@ -35,8 +35,10 @@ type SourceReconciler struct {
 // verification settings hold) and reports Ready True, or False with reason
 // InvalidExpression (the message names the field and position) or InvalidSpec, and
 // status.environments. Status is patched once, when it changed; an Event marks each
-// change of Ready.
-func (r *SourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+// change of Ready. An optimistic-lock conflict is not an error: the Source is read
+// again shortly.
+func (r *SourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, reterr error) {
+	defer func() { res, reterr = requeueOnConflict(ctx, res, reterr) }()
 	src := &v1alpha1.Source{}
 	if err := r.client.Get(ctx, req.NamespacedName, src); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	appsv1 "k8s.io/api/apps/v1"
@@ -36,6 +36,11 @@ import (
 // lives outside Kubernetes.
 const SourceEnvironmentFinalizer = "inlet.dev/stats-cleanup"
 
+// statsCleanupTimeout is how long the removal of a deleted SourceEnvironment's
+// counters is retried while NATS cannot be reached, before the finalizer is removed
+// anyway.
+const statsCleanupTimeout = 2 * time.Minute
+
 // SourceEnvironmentReconciler runs an ingress for each SourceEnvironment, keeps the
 // JetStream streams it publishes to, and reports in status whether events are received
 // and published. It is created by SetupWithManager.
@@ -48,9 +53,10 @@ type SourceEnvironmentReconciler struct {
 	recorder events.EventRecorder
 	clock    clockSource
 	opts     Options
+	// defaults tells the NATS URL of SourceEnvironments that name none.
+	defaults *natsDefaults
 	nats     jetStreamRunner
 	compiled *mappingCache
-	rates    *rateTracker
 	reports  *reportCache
 	// streamsSeen remembers the streams ensured, to tell a re-created one.
 	streamsSeen streamMemory
@@ -72,6 +78,10 @@ type sourceEnvironmentScope struct {
 	// problem is why the ingress would not serve this environment, nil when it would.
 	problem *config.Problem
 
+	// defaultURL is the NATS URL of SourceEnvironments that name none; defaultURLErr
+	// says why it could not be read.
+	defaultURL    string
+	defaultURLErr error
 	// nats is where streams live; natsErr says why it cannot be used.
 	nats    natsTarget
 	natsErr error
@@ -85,11 +95,11 @@ type sourceEnvironmentScope struct {
 	deployment *appsv1.Deployment
 	// mappings counts the environment's EventMappings that compile.
 	mappings int32
-	// report sums the ingress instances' counters; nil when NATS could not be read.
+	// report holds the ingress counters; nil when NATS could not be read.
 	report *stats.Report
-	// rate is the event rate in events per second, when known.
-	rate      float64
-	rateKnown bool
+	// keys counts the messages the action stream stored within its duplicate window;
+	// nil when NATS could not be read.
+	keys *keysHeld
 }
 
 // usesToken reports whether the source signs nothing, so that its endpoint carries a
@@ -120,12 +130,14 @@ type sourceEnvironmentPhase func(context.Context, *sourceEnvironmentScope) (ctrl
 // part; errors are aggregated and the lowest requeue wins. Status is written once, in
 // a deferred patch, and only when it changed. The object is requeued after the resync
 // interval, so that a stream deleted behind the operator's back comes back and the
-// counters stay fresh. A SourceEnvironment being deleted goes to reconcileDelete.
-func (r *SourceEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+// counters stay fresh. A SourceEnvironment being deleted goes to reconcileDelete. An
+// optimistic-lock conflict (someone else wrote the object meanwhile) is not an error:
+// the object is read again shortly.
+func (r *SourceEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, reterr error) {
+	defer func() { res, reterr = requeueOnConflict(ctx, res, reterr) }()
 	se := &v1alpha1.SourceEnvironment{}
 	if err := r.client.Get(ctx, req.NamespacedName, se); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.rates.forget(req.NamespacedName)
 			r.reports.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
@@ -135,6 +147,9 @@ func (r *SourceEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return r.reconcileDelete(ctx, se)
 	}
 	if !controllerutil.ContainsFinalizer(se, SourceEnvironmentFinalizer) {
+		// A new SourceEnvironment counts from zero, even when one of the same name
+		// left counters behind.
+		r.resetStats(ctx, se)
 		base := se.DeepCopy()
 		controllerutil.AddFinalizer(se, SourceEnvironmentFinalizer)
 		if err := r.client.Patch(ctx, se, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
@@ -192,29 +207,23 @@ func (r *SourceEnvironmentReconciler) patchStatus(ctx context.Context, s *source
 // SourceEnvironments, on this cluster or others, and may hold actions the notification
 // engine has not consumed yet. Delete them by hand when no one uses them.
 //
-// When NATS cannot be reached the cleanup is retried with backoff for stats.TTL, after
-// which the finalizer is removed anyway: the bucket forgets unrefreshed reports after
-// that time by itself.
+// When NATS cannot be reached the cleanup is retried with backoff for
+// statsCleanupTimeout, after which the finalizer is removed anyway and a Warning Event
+// says so: the counters stay in the bucket, and a SourceEnvironment created again under
+// the same name starts from zero all the same.
 func (r *SourceEnvironmentReconciler) reconcileDelete(ctx context.Context, se *v1alpha1.SourceEnvironment) (ctrl.Result, error) {
 	key := types.NamespacedName{Namespace: se.Namespace, Name: se.Name}
-	r.rates.forget(key)
 	r.reports.forget(key)
 	if !controllerutil.ContainsFinalizer(se, SourceEnvironmentFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	target, err := r.natsTarget(ctx, se)
-	if err == nil {
-		err = r.nats.WithJetStream(ctx, target, func(ctx context.Context, js jetstream.JetStream) error {
-			return deleteStats(ctx, js, se.Namespace, se.Name)
-		})
-	}
-	if err != nil {
-		if r.clock.Now().Sub(se.DeletionTimestamp.Time) < stats.TTL {
+	if err := r.deleteStats(ctx, se); err != nil {
+		if r.clock.Now().Sub(se.DeletionTimestamp.Time) < statsCleanupTimeout {
 			return ctrl.Result{}, fmt.Errorf("remove counters of %s from nats: %w", key, err)
 		}
-		logf.FromContext(ctx).Info("giving up removing counters from NATS; they expire by themselves", "error", err.Error())
+		logf.FromContext(ctx).Info("giving up removing counters from NATS", "error", err.Error())
 		r.recorder.Eventf(se, nil, corev1.EventTypeWarning, v1alpha1.EventStatsCleanupFailed, "Delete",
-			"could not remove the counters from NATS (%v); they expire within %s", err, stats.TTL)
+			"could not remove the counters from NATS (%v); they stay in bucket %s", err, stats.Bucket)
 	}
 	base := se.DeepCopy()
 	controllerutil.RemoveFinalizer(se, SourceEnvironmentFinalizer)
@@ -224,34 +233,31 @@ func (r *SourceEnvironmentReconciler) reconcileDelete(ctx context.Context, se *v
 	return ctrl.Result{}, nil
 }
 
-// deleteStats purges every report of one SourceEnvironment from the stats bucket.
-func deleteStats(ctx context.Context, js jetstream.JetStream, namespace, name string) error {
-	kv, err := js.KeyValue(ctx, stats.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil
-	}
+// deleteStats removes a SourceEnvironment's counters from the stats bucket.
+func (r *SourceEnvironmentReconciler) deleteStats(ctx context.Context, se *v1alpha1.SourceEnvironment) error {
+	target, err := r.natsTarget(ctx, se)
 	if err != nil {
-		return fmt.Errorf("open bucket %s: %w", stats.Bucket, err)
+		return err
 	}
-	lister, err := kv.ListKeysFiltered(ctx, statsKeyPrefix(namespace, name)+".*")
-	if err != nil {
-		return fmt.Errorf("list counters: %w", err)
-	}
-	var errs []error
-	for k := range lister.Keys() {
-		if err := kv.Purge(ctx, k); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-			errs = append(errs, fmt.Errorf("purge %s: %w", k, err))
+	return r.nats.WithJetStream(ctx, target, func(ctx context.Context, js jetstream.JetStream) error {
+		kv, err := js.KeyValue(ctx, stats.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			return nil
 		}
-	}
-	return errors.Join(errs...)
+		if err != nil {
+			return fmt.Errorf("open bucket %s: %w", stats.Bucket, err)
+		}
+		return stats.Delete(ctx, kv, se.Namespace, se.Name)
+	})
 }
 
-// statsKeyPrefix is the key prefix of one SourceEnvironment's reports in the stats
-// bucket, escaped as the stats package escapes it: Kubernetes names may hold dots,
-// never underscores.
-func statsKeyPrefix(namespace, name string) string {
-	esc := func(s string) string { return strings.ReplaceAll(s, ".", "_") }
-	return esc(namespace) + "." + esc(name)
+// resetStats removes counters a deleted SourceEnvironment of the same name may have
+// left behind, before a new one starts counting. It is best effort: with NATS
+// unreachable the new SourceEnvironment would inherit them.
+func (r *SourceEnvironmentReconciler) resetStats(ctx context.Context, se *v1alpha1.SourceEnvironment) {
+	if err := r.deleteStats(ctx, se); err != nil {
+		logf.FromContext(ctx).V(1).Info("cannot reset counters", "error", err.Error())
+	}
 }
 
 // doReconcile runs every phase, collecting errors and keeping the lowest requeue.
@@ -298,6 +304,10 @@ func (r *SourceEnvironmentReconciler) setupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forSecret)).
 		Named("sourceenvironment")
+	if r.defaults.enabled() {
+		b = b.Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.forConfigMap),
+			builder.WithPredicates(predicate.NewPredicateFuncs(r.defaults.isConfigMap)))
+	}
 	if !r.opts.InProcessIngress {
 		b = b.Owns(&appsv1.Deployment{}).
 			Owns(&corev1.Service{}).
@@ -324,6 +334,21 @@ func (r *SourceEnvironmentReconciler) sourceEnvironmentsWith(ctx context.Context
 	var list v1alpha1.SourceEnvironmentList
 	if err := r.client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
 		logf.FromContext(ctx).Error(err, "list SourceEnvironments", "index", index, "value", value)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, se := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: se.Namespace, Name: se.Name}})
+	}
+	return reqs
+}
+
+// forConfigMap maps the operator's ConfigMap to every SourceEnvironment: any of them
+// may use its NATS URL, or share a stream with one that does.
+func (r *SourceEnvironmentReconciler) forConfigMap(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list v1alpha1.SourceEnvironmentList
+	if err := r.client.List(ctx, &list); err != nil {
+		logf.FromContext(ctx).Error(err, "list SourceEnvironments")
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))

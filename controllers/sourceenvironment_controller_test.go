@@ -77,8 +77,9 @@ func TestSamplesComeUp(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := dep.Spec.Template.Spec.Containers[0]
-		wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=" + name, "--listen=:8080", "--nats-url=" + h.url}
-		if c.Name != "ingress" || c.Image != "inlet:test" || !slices.Equal(c.Args, wantArgs) || *dep.Spec.Replicas != 1 {
+		wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=" + name, "--listen=:8080",
+			"--metrics-listen=:9090", "--nats-url=" + h.url, "--shutdown-delay=5s", "--drain=10s"}
+		if c.Name != "ingress" || c.Image != "inlet:test" || !slices.Equal(c.Args, wantArgs) || *dep.Spec.Replicas != 2 {
 			t.Errorf("%s: container %s image %s args %v replicas %d", name, c.Name, c.Image, c.Args, *dep.Spec.Replicas)
 		}
 		if sc := c.SecurityContext; sc == nil || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || *sc.RunAsUser != 65532 {
@@ -122,8 +123,8 @@ func TestSamplesComeUp(t *testing.T) {
 				return err
 			}
 			st := se.Status
-			if st.Endpoint != wantEndpoint || st.ReadyReplicas != 1 || st.Mappings != want.mappings || st.ObservedGeneration != se.Generation {
-				return fmt.Errorf("endpoint %q, readyReplicas %d, mappings %d, observedGeneration %d; want %q, 1, %d, %d",
+			if st.Endpoint != wantEndpoint || st.ReadyReplicas != 2 || st.Mappings != want.mappings || st.ObservedGeneration != se.Generation {
+				return fmt.Errorf("endpoint %q, readyReplicas %d, mappings %d, observedGeneration %d; want %q, 2, %d, %d",
 					st.Endpoint, st.ReadyReplicas, st.Mappings, st.ObservedGeneration, wantEndpoint, want.mappings, se.Generation)
 			}
 			if want.token != (st.EndpointTokenSecretRef != nil) {
@@ -224,7 +225,10 @@ func TestDeletingASourceEnvironment(t *testing.T) {
 	})
 	// Its counters are gone from NATS; the streams stay, for other environments and
 	// unconsumed actions.
-	lister, err := kv.ListKeysFiltered(h.ctx(), statsKeyPrefix(h.ns, "segment-production")+".*")
+	if r, err := stats.Sum(h.ctx(), kv, h.ns, "segment-production"); err != nil || r.EventsReceived != 0 {
+		t.Errorf("counters after deletion: %+v, %v", r, err)
+	}
+	lister, err := kv.ListKeysFiltered(h.ctx(), h.ns+".>")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,13 +323,27 @@ func TestStreamDeletedBehindTheOperatorsBackComesBack(t *testing.T) {
 	})
 }
 
+// TestNATSUnavailable: with NATS unreachable, the ingress pods never become ready (they
+// need NATS), and Ready names NATS as the cause, not the Deployment, with the server
+// (its password hidden) and the error.
 func TestNATSUnavailable(t *testing.T) {
-	h := start(t, Options{NATSURL: "nats://127.0.0.1:1"})
+	h := start(t, Options{NATSURL: "nats://inlet:s3cret@127.0.0.1:1"})
 	h.applySamples("stripe.yaml")
-	h.markAvailable(ingressName("stripe-production"))
 	h.waitForCondition("stripe-production", v1alpha1.ConditionStreamsReady, metav1.ConditionFalse, v1alpha1.ReasonNATSUnavailable)
-	h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonNATSUnavailable)
+	se := h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonNATSUnavailable)
+	if err := hasCondition(se.Status.Conditions, se.Generation, v1alpha1.ConditionIngressAvailable, metav1.ConditionFalse, v1alpha1.ReasonDeploymentUnavailable); err != nil {
+		t.Error(err)
+	}
+	msg := condition(se, v1alpha1.ConditionReady).Message
+	if !strings.Contains(msg, "127.0.0.1:1") || strings.Contains(msg, "s3cret") || !strings.Contains(msg, "unavailable") {
+		t.Errorf("Ready message %q: want the server without its password, and the error", msg)
+	}
 	h.waitForEvent("stripe-production", corev1.EventTypeWarning, v1alpha1.ReasonNATSUnavailable)
+
+	// Once the ingress is up anyway, NATS is still the reason.
+	h.markAvailable(ingressName("stripe-production"))
+	h.waitForCondition("stripe-production", v1alpha1.ConditionIngressAvailable, metav1.ConditionTrue, v1alpha1.ReasonDeploymentAvailable)
+	h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonNATSUnavailable)
 }
 
 func TestReplicasAreLeftToWhoeverScales(t *testing.T) {
@@ -334,25 +352,31 @@ func TestReplicasAreLeftToWhoeverScales(t *testing.T) {
 	name := ingressName("stripe-production")
 	dep := &appsv1.Deployment{}
 	eventually(t, "Deployment", func() error { return h.c.Get(h.ctx(), h.key(name), dep) })
-	if *dep.Spec.Replicas != 1 {
-		t.Fatalf("replicas = %d, want 1", *dep.Spec.Replicas)
+	if *dep.Spec.Replicas != DefaultIngressReplicas {
+		t.Fatalf("replicas = %d, want %d", *dep.Spec.Replicas, DefaultIngressReplicas)
 	}
+	// With two pods, one at a time may be evicted.
+	pdbAllowsOne := func() error {
+		pdb := &policyv1.PodDisruptionBudget{}
+		if err := h.c.Get(h.ctx(), h.key(name), pdb); err != nil {
+			return err
+		}
+		if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil {
+			return fmt.Errorf("maxUnavailable %v, minAvailable %v", pdb.Spec.MaxUnavailable, pdb.Spec.MinAvailable)
+		}
+		if !equality.Semantic.DeepEqual(pdb.Spec.Selector.MatchLabels, dep.Spec.Selector.MatchLabels) {
+			return fmt.Errorf("PDB selects %v, the Deployment %v", pdb.Spec.Selector.MatchLabels, dep.Spec.Selector.MatchLabels)
+		}
+		return nil
+	}
+	eventually(t, "PodDisruptionBudget for the default replicas", pdbAllowsOne)
 	h.markAvailable(name)
 	h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
 
 	// An autoscaler scales it through the scale subresource.
 	scale := &autoscale{name: name}
 	scale.set(t, h, 3)
-	eventually(t, "PodDisruptionBudget for 3 replicas", func() error {
-		pdb := &policyv1.PodDisruptionBudget{}
-		if err := h.c.Get(h.ctx(), h.key(name), pdb); err != nil {
-			return err
-		}
-		if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() != 1 {
-			return fmt.Errorf("minAvailable %v", pdb.Spec.MinAvailable)
-		}
-		return nil
-	})
+	eventually(t, "PodDisruptionBudget for 3 replicas", pdbAllowsOne)
 	// Several resyncs later, the count is still the autoscaler's.
 	time.Sleep(3 * time.Second)
 	if err := h.c.Get(h.ctx(), h.key(name), dep); err != nil {

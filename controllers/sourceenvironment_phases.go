@@ -124,7 +124,7 @@ func newEndpointToken() (string, error) {
 // ingress will, and keeps its verdict: a missing Source or Secret, a stripe source
 // without signing secret, an invalid expression. It also checks the NATS credentials
 // Secret, which the ingress reads from a mounted file.
-func (r *SourceEnvironmentReconciler) reconcileConfig(_ context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
+func (r *SourceEnvironmentReconciler) reconcileConfig(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
 	in := config.Inputs{SourceEnvironments: []v1alpha1.SourceEnvironment{*s.se}}
 	if s.source != nil {
 		in.Sources = []v1alpha1.Source{*s.source}
@@ -141,7 +141,14 @@ func (r *SourceEnvironmentReconciler) reconcileConfig(_ context.Context, s *sour
 			break
 		}
 	}
-	s.nats, s.natsErr = natsTargetFor(s.se, r.opts, func(name string) *corev1.Secret { return s.secrets[name] })
+	defaultURL, err := r.defaults.url(ctx)
+	if err != nil {
+		s.defaultURLErr = err
+		s.natsErr = err
+		return ctrl.Result{}, err
+	}
+	s.defaultURL = defaultURL
+	s.nats, s.natsErr = natsTargetFor(s.se, defaultURL, func(name string) *corev1.Secret { return s.secrets[name] })
 	if s.problem == nil && s.natsErr != nil && s.se.Spec.Publish.CredentialsSecretRef != nil {
 		s.problem = &config.Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: s.natsErr.Error()}
 	}
@@ -149,11 +156,11 @@ func (r *SourceEnvironmentReconciler) reconcileConfig(_ context.Context, s *sour
 }
 
 // natsTargetFor says where a SourceEnvironment's streams live: spec.publish.natsURL or
-// the operator's default, with the credentials of spec.publish.credentialsSecretRef.
-func natsTargetFor(se *v1alpha1.SourceEnvironment, opts Options, secret func(name string) *corev1.Secret) (natsTarget, error) {
+// the operator's default URL, with the credentials of spec.publish.credentialsSecretRef.
+func natsTargetFor(se *v1alpha1.SourceEnvironment, defaultURL string, secret func(name string) *corev1.Secret) (natsTarget, error) {
 	t := natsTarget{URL: se.Spec.Publish.NATSURL}
 	if t.URL == "" {
-		t.URL = opts.NATSURL
+		t.URL = defaultURL
 	}
 	ref := se.Spec.Publish.CredentialsSecretRef
 	if ref == nil {
@@ -173,7 +180,11 @@ func natsTargetFor(se *v1alpha1.SourceEnvironment, opts Options, secret func(nam
 
 // natsTarget reads a SourceEnvironment's NATS target outside a reconcile's scope.
 func (r *SourceEnvironmentReconciler) natsTarget(ctx context.Context, se *v1alpha1.SourceEnvironment) (natsTarget, error) {
-	return natsTargetFor(se, r.opts, func(name string) *corev1.Secret {
+	defaultURL, err := r.defaults.url(ctx)
+	if err != nil {
+		return natsTarget{}, err
+	}
+	return natsTargetFor(se, defaultURL, func(name string) *corev1.Secret {
 		sec := &corev1.Secret{}
 		if err := r.secrets.Get(ctx, types.NamespacedName{Namespace: se.Namespace, Name: name}, sec); err != nil {
 			return nil
@@ -214,10 +225,19 @@ func (r *SourceEnvironmentReconciler) reconcileIngress(ctx context.Context, s *s
 		Credentials:       se.Spec.Publish.CredentialsSecretRef,
 		Resources:         se.Spec.Ingress.Resources,
 	}
-	if err := r.apply(ctx, se, dep, func() { pod.mutateDeployment(dep, se.Spec.Ingress.Replicas) }); err != nil {
-		errs = append(errs, err)
-	} else {
-		s.deployment = dep
+	switch {
+	case s.defaultURLErr != nil:
+		// The NATS URL is unknown, so the pod template cannot be written: keep the
+		// Deployment as it is, and retry.
+		if err := r.client.Get(ctx, client.ObjectKeyFromObject(dep), dep); err == nil {
+			s.deployment = dep
+		}
+	default:
+		if err := r.apply(ctx, se, dep, func() { pod.mutateDeployment(dep, se.Spec.Ingress.Replicas) }); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.deployment = dep
+		}
 	}
 
 	svc := &corev1.Service{ObjectMeta: objectMeta()}
@@ -287,7 +307,7 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 	if err := r.client.List(ctx, &all); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list sourceenvironments: %w", err)
 	}
-	needs := streamNeedsFor(s.se, all.Items, r.opts.NATSURL)
+	needs := streamNeedsFor(s.se, all.Items, s.defaultURL)
 	// A stream created while StreamsReady said it existed, for this same spec, or that
 	// this operator has seen before, had been deleted behind the operator's back.
 	c := meta.FindStatusCondition(s.before.Status.Conditions, v1alpha1.ConditionStreamsReady)
@@ -311,6 +331,9 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 		}
 		return nil
 	})
+	if s.streamsErr != nil {
+		s.streamsErr = fmt.Errorf("NATS at %s: %w", redactURL(s.nats.URL), s.streamsErr)
+	}
 	if wasReady {
 		results[streamRecreated] = append(results[streamRecreated], results[inletjs.StreamCreated]...)
 		delete(results, inletjs.StreamCreated)
@@ -415,20 +438,28 @@ func (r *SourceEnvironmentReconciler) reconcileMappings(ctx context.Context, s *
 	return ctrl.Result{}, nil
 }
 
-// reconcileStats sums the counters the ingress instances put in the INLET_STATS
-// bucket, and the event rate since the last refresh. NATS failures leave the
-// counters as they were: StreamsReady reports them.
+// reconcileStats reads the ingress counters from the INLET_STATS bucket, and counts
+// the idempotency keys the action stream holds: the messages it stored within its
+// duplicate window. NATS failures leave both as they were: StreamsReady reports them.
 func (r *SourceEnvironmentReconciler) reconcileStats(ctx context.Context, s *sourceEnvironmentScope) (ctrl.Result, error) {
 	if s.natsErr != nil || errors.Is(s.streamsErr, inletjs.ErrUnavailable) {
 		return ctrl.Result{}, nil
 	}
 	var report stats.Report
+	var keys keysHeld
+	now := r.clock.Now()
 	err := r.nats.WithJetStream(ctx, s.nats, func(ctx context.Context, js jetstream.JetStream) error {
 		kv, err := stats.EnsureBucket(ctx, js)
 		if err != nil {
 			return err
 		}
-		report, err = stats.Sum(ctx, kv, s.se.Namespace, s.se.Name)
+		if report, err = stats.Sum(ctx, kv, s.se.Namespace, s.se.Name); err != nil {
+			return err
+		}
+		if !s.se.Spec.IdempotencyEnabled() {
+			return nil
+		}
+		keys, err = countKeysHeld(ctx, js, s.se.Spec.ActionStream(), now)
 		return err
 	})
 	if err != nil {
@@ -436,9 +467,56 @@ func (r *SourceEnvironmentReconciler) reconcileStats(ctx context.Context, s *sou
 		return ctrl.Result{}, nil
 	}
 	s.report = &report
-	key := types.NamespacedName{Namespace: s.se.Namespace, Name: s.se.Name}
-	now := r.clock.Now()
-	r.reports.put(key, report, now)
-	s.rate, s.rateKnown = r.rates.observe(key, report.EventsReceived, now, r.opts.ResyncInterval/2)
+	s.keys = &keys
+	r.reports.put(types.NamespacedName{Namespace: s.se.Namespace, Name: s.se.Name}, report, now)
 	return ctrl.Result{}, nil
+}
+
+// keysHeld is what an action stream's duplicate window holds.
+type keysHeld struct {
+	// stream is the action stream, and window its duplicate window.
+	stream string
+	window time.Duration
+	// count is the number of messages stored within the window: each keeps its
+	// Nats-Msg-Id in the stream's duplicate table until the window has passed.
+	count int64
+}
+
+// countKeysHeld counts the messages stream stored since now minus its duplicate
+// window. When every message is that recent it is the stream's message count;
+// otherwise a throwaway consumer starting at that time reports how many are pending.
+// A missing stream holds none.
+func countKeysHeld(ctx context.Context, js jetstream.JetStream, stream string, now time.Time) (keysHeld, error) {
+	st, err := js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return keysHeld{stream: stream}, nil
+	}
+	if err != nil {
+		return keysHeld{}, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	info := st.CachedInfo()
+	k := keysHeld{stream: stream, window: info.Config.Duplicates}
+	from := now.Add(-k.window)
+	switch {
+	case info.State.Msgs == 0 || info.State.LastTime.Before(from):
+		return k, nil
+	case !info.State.FirstTime.Before(from):
+		k.count = int64(info.State.Msgs)
+		return k, nil
+	}
+	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
+		OptStartTime:      &from,
+		AckPolicy:         jetstream.AckNonePolicy,
+		MemoryStorage:     true,
+		InactiveThreshold: 10 * time.Second,
+	})
+	if err != nil {
+		return keysHeld{}, fmt.Errorf("count messages of stream %s since %s: %w", stream, from.Format(time.RFC3339), err)
+	}
+	ci := cons.CachedInfo()
+	// Best effort: the inactive threshold removes it anyway.
+	_ = st.DeleteConsumer(ctx, ci.Name)
+	k.count = int64(ci.NumPending)
+	return k, nil
 }

@@ -2,19 +2,18 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
+	inletjs "inlet.dev/inlet/ingress/jetstream"
 )
 
 // updateStatus fills the SourceEnvironment's status from what the phases found, then
@@ -40,14 +39,17 @@ func (r *SourceEnvironmentReconciler) updateStatus(_ context.Context, s *sourceE
 		st.ActionsPublished = s.report.ActionsPublished
 		st.LastEventTime = laterTime(st.LastEventTime, s.report.LastEventTime)
 	}
-	if s.rateKnown {
-		st.IdempotencyKeysHeld = keysHeld(s.rate, s.se.Spec.IdempotencyWindow(), s.se.Spec.IdempotencyEnabled())
+	switch {
+	case !s.se.Spec.IdempotencyEnabled():
+		st.IdempotencyKeysHeld = 0
+	case s.keys != nil:
+		st.IdempotencyKeysHeld = s.keys.count
 	}
 
 	gen := s.se.Generation
 	setIngressAvailableCondition(st, gen, now, r.opts.InProcessIngress, s.deployment)
 	setStreamsReadyCondition(st, gen, now, s.streamsErr, s.streams)
-	setIdempotencyCondition(st, gen, now, s.se.Spec.IdempotencyEnabled(), r.opts.KeysBudget)
+	setIdempotencyCondition(st, gen, now, s.se.Spec.IdempotencyEnabled(), r.opts.KeysBudget, s.keys)
 	setSourceEnvironmentReadyCondition(st, gen, now, s.problem)
 
 	old, cur := s.before.Status.Conditions, st.Conditions
@@ -67,7 +69,7 @@ func readyEventReason(before, after *metav1.Condition) string {
 	switch after.Reason {
 	case v1alpha1.ReasonSecretNotFound:
 		return v1alpha1.EventSecretMissing
-	case v1alpha1.ReasonDeploymentUnavailable, v1alpha1.ReasonNATSUnavailable:
+	case v1alpha1.ReasonDeploymentUnavailable, v1alpha1.ReasonNATSUnavailable, v1alpha1.ReasonNATSError:
 		return ""
 	}
 	return after.Reason
@@ -105,15 +107,6 @@ func laterTime(have *metav1.Time, reported time.Time) *metav1.Time {
 	return &t
 }
 
-// keysHeld estimates the keys a duplicate window holds: the event rate times the
-// window, none when idempotency is off.
-func keysHeld(ratePerSecond float64, window time.Duration, enabled bool) int64 {
-	if !enabled || ratePerSecond <= 0 {
-		return 0
-	}
-	return int64(math.Round(ratePerSecond * window.Seconds()))
-}
-
 // setIngressAvailableCondition says whether the ingress has a pod ready to receive
 // events. dep is the ingress Deployment, nil when it could not be applied.
 func setIngressAvailableCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, now time.Time, inProcess bool, dep *appsv1.Deployment) {
@@ -136,33 +129,48 @@ func setIngressAvailableCondition(st *v1alpha1.SourceEnvironmentStatus, gen int6
 	}
 }
 
-// setStreamsReadyCondition says whether the streams exist as configured.
+// setStreamsReadyCondition says whether the streams exist as configured: False with
+// NATSUnavailable when NATS cannot be reached, with NATSError when it refused (no
+// JetStream, permissions, a stream of the same subjects).
 func setStreamsReadyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, now time.Time, err error, ready string) {
 	if err != nil {
-		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionStreamsReady, metav1.ConditionFalse, v1alpha1.ReasonNATSUnavailable, err.Error())
+		reason := v1alpha1.ReasonNATSError
+		if errors.Is(err, inletjs.ErrUnavailable) {
+			reason = v1alpha1.ReasonNATSUnavailable
+		}
+		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionStreamsReady, metav1.ConditionFalse, reason, err.Error())
 		return
 	}
 	setCondition(&st.Conditions, gen, now, v1alpha1.ConditionStreamsReady, metav1.ConditionTrue, v1alpha1.ReasonStreamsReady, ready)
 }
 
-// setIdempotencyCondition compares the keys the duplicate window holds with the budget.
-func setIdempotencyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, now time.Time, enabled bool, budget int64) {
+// setIdempotencyCondition compares the keys the action stream's duplicate window holds
+// (status.idempotencyKeysHeld) with the budget. keys describes the last count, nil
+// when NATS could not be read; the condition then judges the count kept in status.
+func setIdempotencyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, now time.Time, enabled bool, budget int64, keys *keysHeld) {
+	set := func(status metav1.ConditionStatus, reason, msg string) {
+		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionIdempotencyWithinBudget, status, reason, msg)
+	}
+	held := fmt.Sprintf("the duplicate window holds %d keys", st.IdempotencyKeysHeld)
+	if keys != nil && keys.stream != "" {
+		held = fmt.Sprintf("stream %s stored %d actions in its duplicate window of %s, each holding its idempotency key",
+			keys.stream, st.IdempotencyKeysHeld, keys.window)
+	}
 	switch {
 	case !enabled:
-		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionIdempotencyWithinBudget, metav1.ConditionTrue, v1alpha1.ReasonWithinBudget,
-			"idempotency is off: the duplicate window holds no keys")
+		set(metav1.ConditionTrue, v1alpha1.ReasonWithinBudget, "idempotency is off: the duplicate window holds no keys")
 	case st.IdempotencyKeysHeld > budget:
-		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionIdempotencyWithinBudget, metav1.ConditionFalse, v1alpha1.ReasonOverBudget,
-			fmt.Sprintf("the duplicate window holds about %d keys (event rate × window), more than the budget of %d; shorten spec.idempotency.window", st.IdempotencyKeysHeld, budget))
+		set(metav1.ConditionFalse, v1alpha1.ReasonOverBudget,
+			fmt.Sprintf("%s, more than the budget of %d; shorten spec.idempotency.window", held, budget))
 	default:
-		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionIdempotencyWithinBudget, metav1.ConditionTrue, v1alpha1.ReasonWithinBudget,
-			fmt.Sprintf("the duplicate window holds fewer keys than the budget of %d", budget))
+		set(metav1.ConditionTrue, v1alpha1.ReasonWithinBudget, fmt.Sprintf("%s, within the budget of %d", held, budget))
 	}
 }
 
 // setSourceEnvironmentReadyCondition is True only when every part works; otherwise its
 // reason names the first part that does not, in this order: the configuration (Source,
-// Secrets, spec), the ingress, the streams.
+// Secrets, spec), NATS and the streams, the ingress. NATS comes before the ingress
+// because ingress pods are not ready without NATS: when both fail, NATS is the cause.
 func setSourceEnvironmentReadyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, now time.Time, problem *config.Problem) {
 	set := func(status metav1.ConditionStatus, reason, msg string) {
 		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionReady, status, reason, msg)
@@ -171,7 +179,7 @@ func setSourceEnvironmentReadyCondition(st *v1alpha1.SourceEnvironmentStatus, ge
 		set(metav1.ConditionFalse, problem.Reason, problem.Message)
 		return
 	}
-	for _, part := range []string{v1alpha1.ConditionIngressAvailable, v1alpha1.ConditionStreamsReady} {
+	for _, part := range []string{v1alpha1.ConditionStreamsReady, v1alpha1.ConditionIngressAvailable} {
 		c := meta.FindStatusCondition(st.Conditions, part)
 		if c == nil {
 			set(metav1.ConditionFalse, v1alpha1.ReasonReconciling, part+" is not known yet")
@@ -183,55 +191,4 @@ func setSourceEnvironmentReadyCondition(st *v1alpha1.SourceEnvironmentStatus, ge
 		}
 	}
 	set(metav1.ConditionTrue, v1alpha1.ReasonReady, "events are received at "+st.Endpoint)
-}
-
-// rateTracker remembers each SourceEnvironment's last event count, to turn counter
-// deltas into an event rate. It is safe for concurrent use.
-type rateTracker struct {
-	mu      sync.Mutex
-	samples map[types.NamespacedName]rateSample
-}
-
-type rateSample struct {
-	events int64
-	at     time.Time
-	rate   float64
-	known  bool
-}
-
-func newRateTracker() *rateTracker {
-	return &rateTracker{samples: map[types.NamespacedName]rateSample{}}
-}
-
-// observe records a counter reading and returns the rate in events per second between
-// the last two readings at least minGap apart; known is false until there are two.
-// Readings closer together than minGap return the previous rate, so that a burst of
-// reconciles does not measure noise. A counter that went down (an ingress instance
-// restarted or stopped reporting) starts a new measurement.
-func (t *rateTracker) observe(key types.NamespacedName, events int64, now time.Time, minGap time.Duration) (rate float64, known bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	prev, ok := t.samples[key]
-	if !ok {
-		t.samples[key] = rateSample{events: events, at: now}
-		return 0, false
-	}
-	elapsed := now.Sub(prev.at)
-	if elapsed < minGap || elapsed <= 0 {
-		return prev.rate, prev.known
-	}
-	if events < prev.events {
-		t.samples[key] = rateSample{events: events, at: now, rate: prev.rate, known: prev.known}
-		return prev.rate, prev.known
-	}
-	rate = float64(events-prev.events) / elapsed.Seconds()
-	t.samples[key] = rateSample{events: events, at: now, rate: rate, known: true}
-	return rate, true
-}
-
-// forget drops a deleted SourceEnvironment's readings.
-func (t *rateTracker) forget(key types.NamespacedName) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.samples, key)
 }

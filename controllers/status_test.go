@@ -1,23 +1,31 @@
 package controllers
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/diff"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/celext"
 	"inlet.dev/inlet/ingress/config"
+	inletjs "inlet.dev/inlet/ingress/jetstream"
 )
 
 var (
@@ -100,17 +108,23 @@ func TestSourceEnvironmentConditions(t *testing.T) {
 			ready:     want{"True", v1alpha1.ReasonReady},
 		},
 		"configuration comes first": {
-			deployment: starting, streamsErr: errors.New("down"),
+			deployment: starting, streamsErr: inletjs.ErrUnavailable,
 			problem: &config.Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: "signingSecretRefs: Secret \"s\" not found"},
 			ingress: want{"False", v1alpha1.ReasonDeploymentUnavailable},
 			streams: want{"False", v1alpha1.ReasonNATSUnavailable},
 			ready:   want{"False", v1alpha1.ReasonSecretNotFound},
 		},
-		"then the ingress": {
-			deployment: starting, streamsErr: errors.New("down"),
+		"then NATS, which ingress pods need to be ready": {
+			deployment: starting, streamsErr: fmt.Errorf("NATS at nats://nats:4222: %w: no servers available", inletjs.ErrUnavailable),
 			ingress: want{"False", v1alpha1.ReasonDeploymentUnavailable},
 			streams: want{"False", v1alpha1.ReasonNATSUnavailable},
-			ready:   want{"False", v1alpha1.ReasonDeploymentUnavailable},
+			ready:   want{"False", v1alpha1.ReasonNATSUnavailable},
+		},
+		"then the ingress": {
+			deployment: starting,
+			ingress:    want{"False", v1alpha1.ReasonDeploymentUnavailable},
+			streams:    want{"True", v1alpha1.ReasonStreamsReady},
+			ready:      want{"False", v1alpha1.ReasonDeploymentUnavailable},
 		},
 		"no deployment": {
 			ingress: want{"False", v1alpha1.ReasonDeploymentUnavailable},
@@ -123,11 +137,17 @@ func TestSourceEnvironmentConditions(t *testing.T) {
 			streams:    want{"True", v1alpha1.ReasonStreamsReady},
 			ready:      want{"False", v1alpha1.ReasonDeploymentUnavailable},
 		},
-		"then the streams": {
-			deployment: available, streamsErr: errors.New("nats: no servers available"),
+		"NATS unreachable": {
+			deployment: available, streamsErr: fmt.Errorf("%w: nats: no servers available", inletjs.ErrUnavailable),
 			ingress: want{"True", v1alpha1.ReasonDeploymentAvailable},
 			streams: want{"False", v1alpha1.ReasonNATSUnavailable},
 			ready:   want{"False", v1alpha1.ReasonNATSUnavailable},
+		},
+		"NATS refuses the streams": {
+			deployment: starting, streamsErr: errors.New("nats: API error: code=400 err_code=10065 description=subjects overlap with an existing stream"),
+			ingress: want{"False", v1alpha1.ReasonDeploymentUnavailable},
+			streams: want{"False", v1alpha1.ReasonNATSError},
+			ready:   want{"False", v1alpha1.ReasonNATSError},
 		},
 	}
 	for name, tt := range tests {
@@ -169,74 +189,53 @@ func TestIdempotencyBudget(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			st := &v1alpha1.SourceEnvironmentStatus{IdempotencyKeysHeld: tt.keys}
-			setIdempotencyCondition(st, 1, t0, tt.enabled, DefaultKeysBudget)
+			keys := &keysHeld{stream: "INLET_ACTIONS", window: 24 * time.Hour, count: tt.keys}
+			setIdempotencyCondition(st, 1, t0, tt.enabled, DefaultKeysBudget, keys)
 			if err := hasCondition(st.Conditions, 1, v1alpha1.ConditionIdempotencyWithinBudget, tt.wantStatus, tt.wantReason); err != nil {
 				t.Error(err)
 			}
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionIdempotencyWithinBudget)
+			if tt.enabled && !strings.Contains(c.Message, "stream INLET_ACTIONS stored") {
+				t.Errorf("message %q does not say what the stream holds", c.Message)
+			}
 		})
 	}
 }
 
-func TestKeysHeld(t *testing.T) {
+func TestRequeueOnConflict(t *testing.T) {
+	gr := schema.GroupResource{Group: "inlet.dev", Resource: "sourceenvironments"}
+	conflict := apierrors.NewConflict(gr, "x", errors.New("the object has been modified"))
+	exists := apierrors.NewAlreadyExists(schema.GroupResource{Group: "apps", Resource: "deployments"}, "x-ingress")
+	other := errors.New("connection refused")
 	tests := map[string]struct {
-		rate    float64
-		window  time.Duration
-		enabled bool
-		want    int64
+		err       error
+		wantQuiet bool
 	}{
-		"100/s for a day": {rate: 100, window: 24 * time.Hour, enabled: true, want: 8_640_000},
-		"0.5/s for 1h":    {rate: 0.5, window: time.Hour, enabled: true, want: 1800},
-		"idle":            {rate: 0, window: 24 * time.Hour, enabled: true, want: 0},
-		"off":             {rate: 100, window: 24 * time.Hour, enabled: false, want: 0},
+		"a conflict":                       {err: conflict, wantQuiet: true},
+		"a wrapped conflict":               {err: fmt.Errorf("add finalizer: %w", conflict), wantQuiet: true},
+		"conflicts of several phases":      {err: kerrors.NewAggregate([]error{fmt.Errorf("apply: %w", conflict), exists}), wantQuiet: true},
+		"a conflict and a real error":      {err: kerrors.NewAggregate([]error{conflict, other}), wantQuiet: false},
+		"a joined conflict and real error": {err: errors.Join(conflict, other), wantQuiet: false},
+		"a real error":                     {err: other, wantQuiet: false},
+		"not found":                        {err: apierrors.NewNotFound(gr, "x"), wantQuiet: false},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := keysHeld(tt.rate, tt.window, tt.enabled); got != tt.want {
-				t.Errorf("keysHeld = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestRateTracker(t *testing.T) {
-	key := types.NamespacedName{Namespace: "ns", Name: "x"}
-	type reading struct {
-		events    int64
-		at        time.Duration
-		wantRate  float64
-		wantKnown bool
-	}
-	tests := map[string][]reading{
-		"steady": {
-			{events: 0, at: 0, wantKnown: false},
-			{events: 300, at: 30 * time.Second, wantRate: 10, wantKnown: true},
-			{events: 600, at: 60 * time.Second, wantRate: 10, wantKnown: true},
-		},
-		"too soon keeps the last rate": {
-			{events: 0, at: 0},
-			{events: 300, at: 30 * time.Second, wantRate: 10, wantKnown: true},
-			{events: 900, at: 31 * time.Second, wantRate: 10, wantKnown: true},
-			{events: 900, at: 60 * time.Second, wantRate: 20, wantKnown: true},
-		},
-		"a counter going down starts over": {
-			{events: 1000, at: 0},
-			{events: 1300, at: 30 * time.Second, wantRate: 10, wantKnown: true},
-			{events: 100, at: 60 * time.Second, wantRate: 10, wantKnown: true},
-			{events: 700, at: 90 * time.Second, wantRate: 20, wantKnown: true},
-		},
-	}
-	for name, readings := range tests {
-		t.Run(name, func(t *testing.T) {
-			rt := newRateTracker()
-			for i, r := range readings {
-				rate, known := rt.observe(key, r.events, t0.Add(r.at), 15*time.Second)
-				if rate != r.wantRate || known != r.wantKnown {
-					t.Errorf("reading %d: rate %v (known %v), want %v (%v)", i, rate, known, r.wantRate, r.wantKnown)
+			var logged []string
+			log := funcr.New(func(prefix, args string) { logged = append(logged, args) }, funcr.Options{Verbosity: 0})
+			ctx := logf.IntoContext(context.Background(), log)
+			res, err := requeueOnConflict(ctx, ctrl.Result{}, tt.err)
+			if tt.wantQuiet {
+				if err != nil || res.RequeueAfter <= 0 || res.RequeueAfter > time.Second {
+					t.Errorf("got %v, %v; want a requeue within a second and no error", res, err)
 				}
+				if len(logged) > 0 {
+					t.Errorf("logged %v; a retried conflict is logged at debug level only", logged)
+				}
+				return
 			}
-			rt.forget(key)
-			if _, known := rt.observe(key, 5, t0, 0); known {
-				t.Error("a forgotten environment still has a rate")
+			if err == nil || err.Error() != tt.err.Error() || res.RequeueAfter != 0 {
+				t.Errorf("got %v, %v; want the error %v returned as it is", res, err, tt.err)
 			}
 		})
 	}

@@ -56,7 +56,8 @@ type harness struct {
 
 // start creates a namespace and a NATS server, and runs the reconcilers in a manager
 // that watches only that namespace. opts.NATSURL is set to the server; a zero
-// IngressImage gets "inlet:test" and a zero ResyncInterval a short one.
+// IngressImage gets "inlet:test", a zero ResyncInterval a short one, and a ConfigMap
+// without namespace the test's namespace.
 func start(t *testing.T, opts Options) *harness {
 	t.Helper()
 	ctx := context.Background()
@@ -82,9 +83,12 @@ func start(t *testing.T, opts Options) *harness {
 	if opts.ResyncInterval == 0 {
 		opts.ResyncInterval = time.Second
 	}
+	if opts.ConfigMap.Name != "" && opts.ConfigMap.Namespace == "" {
+		opts.ConfigMap.Namespace = ns.Name
+	}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 env.Scheme,
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns.Name: {}}, ByObject: CacheByObject()},
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns.Name: {}}, ByObject: CacheByObject(opts)},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             ctrlconfig.Controller{SkipNameValidation: ptrTo(true)},

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Renders config/default, what `make deploy` applies, and checks what the deployment
 # relies on: everything lands in inlet-system with names prefixed inlet-, the RBAC
-# bindings name the operator's ServiceAccount, and the operator's Deployment runs
-# `inlet operator` with NATS_URL from the inlet-config ConfigMap and INLET_IMAGE equal to
-# its own image, also when the image is overridden as `make deploy IMG=...` does.
+# bindings name the operator's ServiceAccount, the operator's Deployment runs
+# `inlet operator` reading the inlet-config ConfigMap of its own namespace (which is not
+# rendered: `make deploy` creates it only when absent, so a user's NATS_URL is never
+# reset) through a Role for that one ConfigMap, and INLET_IMAGE equals its own image,
+# also when the image is overridden as `make deploy IMG=...` does.
 #
 #   hack/verify-kustomize.sh        (KUSTOMIZE=path/to/kustomize to pick the binary)
 #
@@ -79,9 +81,20 @@ verify() {
 		pass "$label: RoleBinding inlet-leader-election binds inlet-system/inlet-operator" ||
 		fail "$label: RoleBinding inlet-leader-election does not bind inlet-system/inlet-operator"
 
-	has "$(doc ConfigMap inlet-config)" "  namespace: inlet-system" &&
-		doc ConfigMap inlet-config | grep -qE '^  NATS_URL: (nats|tls|ws|wss)://' &&
-		pass "$label: ConfigMap inlet-config holds NATS_URL" || fail "$label: no NATS_URL in ConfigMap inlet-config"
+	[[ -z $(metadata name | awk '$1 == "ConfigMap"') ]] &&
+		pass "$label: no ConfigMap rendered (make deploy creates inlet-config when absent)" ||
+		fail "$label: a ConfigMap is rendered; applying again would reset the user's settings"
+	local reader
+	reader=$(doc Role inlet-config-reader)
+	has "$reader" "  namespace: inlet-system" "  - configmaps" "  - inlet-config" &&
+		[[ $(grep -c '^- ' <<<"$reader") == 1 && $(grep -c '^  - ' <<<"$reader") == 6 ]] &&
+		[[ $(sed -n '/^  verbs:/,$p' <<<"$reader" | grep -c '^  - ') == 3 ]] &&
+		has "$reader" "  - get" "  - list" "  - watch" &&
+		pass "$label: Role inlet-config-reader reads only ConfigMap inlet-config in inlet-system" ||
+		fail "$label: Role inlet-config-reader missing or broader than get/list/watch on configmaps/inlet-config"
+	[[ $(doc RoleBinding inlet-config-reader | grep -A3 '^subjects:' | tail -n +2) == "$(printf '%s\n' "${subject[@]}")" ]] &&
+		pass "$label: RoleBinding inlet-config-reader binds inlet-system/inlet-operator" ||
+		fail "$label: RoleBinding inlet-config-reader does not bind inlet-system/inlet-operator"
 
 	local deploy
 	deploy=$(doc Deployment inlet-operator)
@@ -90,11 +103,15 @@ verify() {
 		fail "$label: Deployment inlet-operator missing or not running as ServiceAccount inlet-operator"
 	has "$deploy" '        - /inlet' '        - operator' '        - --leader-elect' \
 		'        - --health-probe-bind-address=:8081' '        - --metrics-bind-address=:8443' \
-		'        - --nats-url=$(NATS_URL)' '        - --ingress-image=$(INLET_IMAGE)' &&
+		'        - --config-map=inlet-config' '        - --ingress-image=$(INLET_IMAGE)' &&
 		pass "$label: Deployment inlet-operator runs inlet operator with its flags" ||
 		fail "$label: Deployment inlet-operator's command or args differ"
-	grep -A4 -xF -- '        - name: NATS_URL' <<<"$deploy" | grep -qxF '              name: inlet-config' &&
-		pass "$label: NATS_URL comes from ConfigMap inlet-config" || fail "$label: NATS_URL does not come from inlet-config"
+	grep -A3 -xF -- '        - name: POD_NAMESPACE' <<<"$deploy" | grep -qxF '              fieldPath: metadata.namespace' &&
+		pass "$label: POD_NAMESPACE, where inlet-config is read, is the operator's namespace" ||
+		fail "$label: POD_NAMESPACE is not the downward API's metadata.namespace"
+	! grep -q 'configMapKeyRef' <<<"$deploy" &&
+		pass "$label: the operator starts without the ConfigMap (no configMapKeyRef)" ||
+		fail "$label: the operator's env needs a ConfigMap key to start"
 
 	local image env_image
 	image=$(sed -n 's/^        image: //p' <<<"$deploy")

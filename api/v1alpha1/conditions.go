@@ -16,8 +16,9 @@ const (
 	// publishes to exist with the configuration the operator wants.
 	ConditionStreamsReady = "StreamsReady"
 
-	// ConditionIdempotencyWithinBudget is False when the keys the duplicate window holds
-	// (event rate × window) exceed the operator's memory budget for them.
+	// ConditionIdempotencyWithinBudget is False when the idempotency keys the action
+	// stream's duplicate window holds (the actions it stored within the window) exceed
+	// the operator's memory budget for them.
 	ConditionIdempotencyWithinBudget = "IdempotencyWithinBudget"
 )
 
@@ -39,8 +40,14 @@ const (
 	ReasonSourceEnvironmentNotFound = "SourceEnvironmentNotFound"
 	// ReasonSecretNotFound says a referenced Secret, or a key in it, does not exist.
 	ReasonSecretNotFound = "SecretNotFound"
-	// ReasonNATSUnavailable says NATS JetStream cannot be reached.
+	// ReasonNATSUnavailable says NATS JetStream cannot be reached; the message names the
+	// server (without credentials) and the error. A SourceEnvironment's Ready condition
+	// gives this reason before any ingress one: ingress pods are not ready without NATS.
 	ReasonNATSUnavailable = "NATSUnavailable"
+	// ReasonNATSError says NATS was reached but refused to create or update a stream:
+	// JetStream is not enabled, the credentials lack a permission, or another stream
+	// already captures the subjects. The message has NATS's own error.
+	ReasonNATSError = "NATSError"
 	// ReasonStreamsReady says the streams exist as configured.
 	ReasonStreamsReady = "StreamsReady"
 	// ReasonDeploymentUnavailable says the ingress Deployment has no ready replica.
@@ -76,6 +83,7 @@ const (
 	// into its Secret. The token itself never appears in events.
 	EventEndpointTokenCreated = "EndpointTokenCreated"
 	// EventStatsCleanupFailed is a Warning: the operator could not remove a deleted
-	// SourceEnvironment's counters from NATS; they expire by themselves.
+	// SourceEnvironment's counters from NATS; they stay in the INLET_STATS bucket (a
+	// SourceEnvironment created again under the same name starts from zero anyway).
 	EventStatsCleanupFailed = "StatsCleanupFailed"
 )

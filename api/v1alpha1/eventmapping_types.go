@@ -250,7 +250,9 @@ type EventMappingStatus struct {
 	// +optional
 	ActionCount int32 `json:"actionCount,omitempty"`
 
-	// eventsMatched counts the events this mapping's when condition accepted.
+	// eventsMatched counts the events this mapping's when condition accepted since its
+	// SourceEnvironment was created, by all its ingress pods, including those since
+	// replaced: it never goes backwards when pods are rolled, deleted or scaled.
 	// +optional
 	EventsMatched int64 `json:"eventsMatched,omitempty"`
 

@@ -103,8 +103,9 @@ type IdempotencySpec struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// window is how long a key is remembered: the JetStream duplicate window. It costs
-	// NATS memory for every key held (event rate × window, about 130 MB per million
-	// keys). Between 1m and 168h (7 days); defaults to 24h.
+	// NATS memory for every key held (every action stored within the window, about 130
+	// MB per million keys; status.idempotencyKeysHeld shows how many). Between 1m and
+	// 168h (7 days); defaults to 24h.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
@@ -114,8 +115,18 @@ type IdempotencySpec struct {
 
 // IngressSpec configures the ingress pods.
 type IngressSpec struct {
-	// replicas is the number of ingress pods. When unset, the operator starts one and
+	// replicas is the number of ingress pods. When unset, the operator starts two and
 	// then leaves the count to whoever scales the Deployment (an autoscaler).
+	//
+	// With more than one replica the operator keeps a PodDisruptionBudget that lets
+	// one pod at a time be evicted (maxUnavailable 1), and rolling updates start a new
+	// pod before stopping an old one (maxSurge 1, maxUnavailable 0), so that deleting
+	// a pod, draining a node or changing the image goes unnoticed by senders. A pod is
+	// ready within about a second of being able to serve (readiness probe every
+	// second), and a stopping pod keeps answering for 5s while it leaves the Service's
+	// endpoints, then finishes the requests in flight for up to 10s, within a 20s
+	// termination grace period. With one replica, deleting its pod refuses events
+	// until the new pod is ready; senders retry.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
@@ -199,11 +210,14 @@ type SourceEnvironmentStatus struct {
 	// +optional
 	Mappings int32 `json:"mappings,omitempty"`
 
-	// eventsReceived counts the events accepted since the ingress started.
+	// eventsReceived counts the events accepted since the SourceEnvironment was
+	// created, by all its ingress pods, including those since replaced: it never goes
+	// backwards when pods are rolled, deleted or scaled.
 	// +optional
 	EventsReceived int64 `json:"eventsReceived,omitempty"`
 
-	// actionsPublished counts the actions published since the ingress started.
+	// actionsPublished counts the actions published since the SourceEnvironment was
+	// created, as eventsReceived counts events.
 	// +optional
 	ActionsPublished int64 `json:"actionsPublished,omitempty"`
 
@@ -211,8 +225,11 @@ type SourceEnvironmentStatus struct {
 	// +optional
 	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
 
-	// idempotencyKeysHeld estimates the keys the duplicate window holds (event rate ×
-	// window).
+	// idempotencyKeysHeld is the number of idempotency keys the action stream's
+	// duplicate window holds: the actions the stream stored within that window, each
+	// remembered by its message id until the window has passed. SourceEnvironments that
+	// publish to the same stream share it and report the same number. Zero when
+	// idempotency is off.
 	// +optional
 	IdempotencyKeysHeld int64 `json:"idempotencyKeysHeld,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	authzv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
@@ -41,6 +43,8 @@ type operatorOptions struct {
 	leaderElect             bool
 	leaderElectionNamespace string
 	kubeconfig              string
+	configMap               string
+	configMapNamespace      string
 	controllers             controllers.Options
 	verbose                 bool
 }
@@ -54,9 +58,15 @@ func newOperatorCommand() *cobra.Command {
 Deployment with its Service, ServiceAccount, Role and PodDisruptionBudget, creates the
 JetStream streams it publishes to, compiles EventMappings to report their status, and
 keeps every resource's status and counters up to date. Several replicas may run; with
---leader-elect one of them works at a time.`,
-		Example: `  inlet operator --leader-elect --nats-url nats://nats.nats:4222
-  inlet operator --kubeconfig .inlet/kubeconfig --metrics-bind-address 0 --ingress-image ghcr.io/acme/inlet:v1`,
+--leader-elect one of them works at a time.
+
+The NATS server of SourceEnvironments that name none is NATS_URL in the ConfigMap
+--config-map of the namespace --config-map-namespace (the operator's own, from
+POD_NAMESPACE, in a cluster), or --nats-url when there is no such ConfigMap. The
+ConfigMap is watched: edit it and every SourceEnvironment moves to the new server, its
+ingress pods rolling, without restarting the operator.`,
+		Example: `  inlet operator --leader-elect --config-map inlet-config --config-map-namespace inlet-system
+  inlet operator --kubeconfig .inlet/kubeconfig --metrics-bind-address 0 --nats-url nats://127.0.0.1:4222 --ingress-image ghcr.io/acme/inlet:v1`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
 	}
 	f := cmd.Flags()
@@ -67,7 +77,9 @@ keeps every resource's status and counters up to date. Several replicas may run;
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas, so that one reconciles at a time")
 	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; the pod's own when empty (required outside a cluster)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; KUBECONFIG, the in-cluster service account or ~/.kube/config when empty")
-	f.StringVar(&o.controllers.NATSURL, "nats-url", "nats://nats.nats:4222", "NATS server of SourceEnvironments that name none")
+	f.StringVar(&o.configMap, "config-map", "inlet-config", "ConfigMap whose NATS_URL sets the NATS server of SourceEnvironments that name none, watched for changes; none when empty")
+	f.StringVar(&o.configMapNamespace, "config-map-namespace", os.Getenv("POD_NAMESPACE"), "namespace of --config-map (default $POD_NAMESPACE); no ConfigMap is read when empty")
+	f.StringVar(&o.controllers.NATSURL, "nats-url", "nats://nats.nats:4222", "NATS server of SourceEnvironments that name none, when --config-map is absent or sets no NATS_URL")
 	f.StringVar(&o.controllers.NATSCredentialsFile, "nats-creds", "", "the operator's NATS credentials file")
 	f.StringVar(&o.controllers.IngressImage, "ingress-image", envOr("INLET_IMAGE", "inlet:dev"), "image of the ingress pods (default $INLET_IMAGE)")
 	f.StringVar(&o.controllers.EndpointBaseURL, "endpoint-base-url", "", "public base URL of the ingresses, e.g. https://events.example.com; the in-cluster Service URL when empty")
@@ -84,6 +96,9 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if o.configMap != "" && o.configMapNamespace != "" {
+		o.controllers.ConfigMap = types.NamespacedName{Namespace: o.configMapNamespace, Name: o.configMap}
+	}
 	mgr, err := ctrl.NewManager(cfg, o.managerOptions())
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -97,8 +112,13 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
-	log.Info("operator starting", "nats", redactURL(o.controllers.NATSURL), "ingressImage", o.controllers.IngressImage,
-		"leaderElection", o.leaderElect, "metrics", o.metricsAddr, "secureMetrics", o.secureMetrics)
+	settings := "none: --config-map or --config-map-namespace is empty"
+	if o.controllers.ConfigMap.Name != "" {
+		settings = o.controllers.ConfigMap.String()
+	}
+	log.Info("operator starting", "configMap", settings, "defaultNATS", redactURL(o.controllers.NATSURL),
+		"ingressImage", o.controllers.IngressImage, "leaderElection", o.leaderElect, "metrics", o.metricsAddr,
+		"secureMetrics", o.secureMetrics)
 	return mgr.Start(ctx)
 }
 
@@ -125,8 +145,9 @@ func (o *operatorOptions) managerOptions() ctrl.Options {
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
-		// Cache only the workloads inlet manages, not every Deployment in the cluster.
-		Cache: cache.Options{ByObject: controllers.CacheByObject()},
+		// Cache only the workloads inlet manages, not every Deployment in the cluster,
+		// and of ConfigMaps only the operator's own.
+		Cache: cache.Options{ByObject: controllers.CacheByObject(o.controllers)},
 		// Within config/manager's terminationGracePeriodSeconds (10), so the Lease is
 		// released before the kubelet kills the pod.
 		GracefulShutdownTimeout: ptrTo(5 * time.Second),

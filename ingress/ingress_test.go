@@ -1,7 +1,9 @@
 package ingress_test
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -406,4 +408,61 @@ func TestPostHogIdentifyUsesTheEventsUser(t *testing.T) {
 	if len(ids) != 1 || ids[0].Params["id"] != ids[0].Event.UserID || ids[0].Event.UserID != "d-1" {
 		t.Errorf("identifyUser id %v for an event about %q", ids[0].Params["id"], ids[0].Event.UserID)
 	}
+}
+
+// /metrics is served by its own handler, on its own port, and counts what the event
+// port answered; the event port itself does not serve it.
+func TestMetricsAreServedApartFromEvents(t *testing.T) {
+	stripe := sourceCases["stripe"]
+	h := newHarness(t, fixture("stripe", stripe.spec, stripe.secret, trigger(stripe.eventType, "[body.data.object.customer]")))
+	if a := h.send("stripe-test", []byte(stripe.body)); a.Status != http.StatusOK {
+		t.Fatalf("event: %+v", a)
+	}
+	h.post(h.http.URL, "/e/default/stripe-test", http.Header{}, []byte(stripe.body)) // unsigned: 401
+
+	if resp, err := http.Get(h.http.URL + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the event port = %v %v, want 404", statusOf(resp), err)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, err := http.Get(h.http.URL + path); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s on the event port = %v %v, want 200", path, statusOf(resp), err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- h.server.ServeMetrics(ctx, ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(resp)
+	for _, want := range []string{
+		`inlet_ingress_requests_total{code="200",namespace="default",result="accepted",source_environment="stripe-test"} 1`,
+		`inlet_ingress_requests_total{code="401",namespace="default",result="unauthorized",source_environment="stripe-test"} 1`,
+		`inlet_ingress_actions_total{action="triggerWorkflow",namespace="default",source_environment="stripe-test",status="published"} 1`,
+	} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET /metrics on the metrics port = %d, does not hold %s:\n%s", resp.StatusCode, want, body)
+		}
+	}
+	if resp, err := http.Post("http://"+ln.Addr().String()+"/e/default/stripe-test", "application/json", strings.NewReader(stripe.body)); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("POST an event to the metrics port = %v %v, want 404", statusOf(resp), err)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("ServeMetrics after its context ended: %v", err)
+	}
+}
+
+func statusOf(resp *http.Response) string {
+	if resp == nil {
+		return "no answer"
+	}
+	defer resp.Body.Close()
+	return resp.Status
 }

@@ -7,7 +7,11 @@
 //
 //	POST /e/{namespace}/{sourceEnvironment}           sources that sign their requests
 //	POST /e/{namespace}/{sourceEnvironment}/{token}   sources that sign nothing
-//	GET  /healthz, /readyz, /metrics
+//	GET  /healthz, /readyz
+//
+// /metrics (Prometheus) is served by a handler of its own, [Server.MetricsHandler], on
+// a port apart from the public one ([Server.ServeMetrics]), so that what is exposed to
+// senders is the event endpoints alone.
 //
 // Answers: 200 with a JSON summary once every action is stored (also when nothing
 // matched); 400 for a body that is not JSON or has no event type; 401 when verification
@@ -49,7 +53,7 @@ type Options struct {
 	Logger logr.Logger
 	// Registerer receives the Prometheus metrics; a new registry when nil.
 	Registerer prometheus.Registerer
-	// Gatherer serves /metrics; the registry above when nil.
+	// Gatherer serves the metrics handler's /metrics; the registry above when nil.
 	Gatherer prometheus.Gatherer
 	// PublishTimeout bounds the wait for JetStream's acknowledgements (default 5s).
 	PublishTimeout time.Duration
@@ -117,7 +121,6 @@ func NewServer(opts Options) *Server {
 	s.mux.HandleFunc("/e/{namespace}/{name}/{token}", s.handleEvent)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	return s
 }
 
@@ -132,8 +135,17 @@ func (s *Server) SetSnapshot(snap *config.Snapshot) {
 // Snapshot returns the configuration being served, or nil before the first.
 func (s *Server) Snapshot() *config.Snapshot { return s.snapshot.Load() }
 
-// Handler returns the HTTP handler serving events, health and metrics.
+// Handler returns the HTTP handler serving events, /healthz and /readyz: what the
+// public port serves. It does not serve /metrics.
 func (s *Server) Handler() http.Handler { return s.mux }
+
+// MetricsHandler returns the HTTP handler serving GET /metrics, and 404 for any other
+// path.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
 
 // Stats returns what each SourceEnvironment received and published since the server
 // started, for status reporting.
@@ -175,14 +187,7 @@ func (s *Server) Serve(ctx context.Context, addr string, drain time.Duration) er
 
 // ServeListener is Serve on an existing listener.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener, drain time.Duration) error {
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newHTTPServer(s.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -198,4 +203,33 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, drain time.
 		return err
 	}
 	return nil
+}
+
+// ServeMetrics serves the metrics handler on ln until ctx is done.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	srv := newHTTPServer(s.MetricsHandler())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	<-errc // http.ErrServerClosed
+	return err
+}
+
+// newHTTPServer returns an HTTP server for h with bounded reads, writes and headers.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
 }

@@ -33,13 +33,14 @@ import (
 )
 
 type devOptions struct {
-	dir        string
-	listen     string
-	natsListen string
-	natsURL    string
-	data       string
-	namespace  string
-	verbose    bool
+	dir           string
+	listen        string
+	metricsListen string
+	natsListen    string
+	natsURL       string
+	data          string
+	namespace     string
+	verbose       bool
 }
 
 func newDevCommand() *cobra.Command {
@@ -51,15 +52,18 @@ func newDevCommand() *cobra.Command {
 SourceEnvironment, EventMapping and Secret manifests from a folder, validates them with
 the CRDs' own schemas and the CEL compiler, starts an embedded NATS server with
 JetStream, and serves every SourceEnvironment's endpoint. Editing a file reloads it
-within a second; a bad manifest is reported and the others keep working.`,
-		Example: `  inlet dev                       # config/samples, ingress on 127.0.0.1:8080, NATS on 127.0.0.1:4222
+within a second; a bad manifest is reported and the others keep working. As in a
+cluster, /metrics is served on a port of its own, --metrics-listen, not with the
+endpoints on --listen.`,
+		Example: `  inlet dev                       # config/samples, ingress on 127.0.0.1:8080, metrics on 127.0.0.1:9090, NATS on 127.0.0.1:4222
   inlet dev --dir ./inlet         # your own manifests
   inlet send --source-environment stripe-production --sample customer.subscription.created`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), cmd.OutOrStdout()) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.dir, "dir", "config/samples", "folder of manifests to serve")
-	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address the ingress listens on")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address the ingress listens on: events, /healthz and /readyz")
+	f.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9090", "address for /metrics; 0 or empty turns metrics off")
 	f.StringVar(&o.natsListen, "nats-listen", "127.0.0.1:4222", "address the embedded NATS server listens on")
 	f.StringVar(&o.natsURL, "nats-url", "", "use this NATS server instead of the embedded one")
 	f.StringVar(&o.data, "data", ".inlet/dev", "folder for NATS storage and endpoint tokens, kept between runs")
@@ -114,7 +118,21 @@ func (o *devOptions) run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (--listen picks another address): %w", o.listen, err)
 	}
-	fmt.Fprintf(out, "\ninlet dev is up in %s: NATS JetStream at %s, ingress at http://%s\n", time.Since(start).Round(time.Millisecond), natsURL, ln.Addr())
+	metrics := ""
+	if o.metricsListen != "" && o.metricsListen != "0" {
+		mln, err := net.Listen("tcp", o.metricsListen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s for metrics (--metrics-listen picks another address, 0 turns metrics off): %w", o.metricsListen, err)
+		}
+		metrics = ", metrics at http://" + mln.Addr().String() + "/metrics"
+		go func() {
+			if err := d.server.ServeMetrics(ctx, mln); err != nil {
+				fmt.Fprintln(out, "metrics server stopped:", err)
+			}
+		}()
+	}
+	fmt.Fprintf(out, "\ninlet dev is up in %s: NATS JetStream at %s, ingress at http://%s%s\n", time.Since(start).Round(time.Millisecond), natsURL, ln.Addr(), metrics)
 	d.printEndpoints(ln.Addr().String())
 	fmt.Fprintf(out, "\ntry:\n  inlet send --source-environment stripe-production --sample customer.subscription.created\n  inlet events stripe-production\n  inlet actions stripe-production\n\nwatching %s for changes; Ctrl-C stops.\n", o.dir)
 

@@ -157,9 +157,9 @@ func TestClusterMode(t *testing.T) {
 	})
 
 	t.Run("ingress command", func(t *testing.T) {
-		ingressAddr := freePort(t)
+		ingressAddr, metricsAddr := freePort(t), freePort(t)
 		start(t, "ingress starting", "ingress", "--kubeconfig", kubeconfig, "--namespace", "default",
-			"--source-environment", "stripe-production", "--listen", ingressAddr,
+			"--source-environment", "stripe-production", "--listen", ingressAddr, "--metrics-listen", metricsAddr,
 			"--nats-url", "nats://"+natsAddr, "--instance", "e2e", "--shutdown-delay", "0")
 		eventually(t, "ingress ready", 20*time.Second, func() bool {
 			code, _ := get("http://" + ingressAddr + "/readyz")
@@ -168,15 +168,22 @@ func TestClusterMode(t *testing.T) {
 		if !send("http://"+ingressAddr, "stripe-production", "customer.subscription.deleted")() {
 			t.Error("stripe event to the ingress command was not accepted")
 		}
+		if code, body := get("http://" + metricsAddr + "/metrics"); code != http.StatusOK ||
+			!strings.Contains(body, `inlet_ingress_requests_total{code="200",namespace="default",result="accepted",source_environment="stripe-production"} 1`) {
+			t.Errorf("GET /metrics on --metrics-listen = %d, without the accepted event:\n%s", code, body)
+		}
+		if code, _ := get("http://" + ingressAddr + "/metrics"); code != http.StatusNotFound {
+			t.Errorf("GET /metrics on the event port = %d, want 404", code)
+		}
 		if code, _ := get("http://" + ingressAddr + "/e/default/clerk-production"); code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
 			t.Errorf("clerk-production on a stripe-production ingress: %d, want it not served", code)
 		}
 	})
 
 	t.Run("ingress command without NATS", func(t *testing.T) {
-		ingressAddr := freePort(t)
-		start(t, "ingress starting", "ingress", "--kubeconfig", kubeconfig, "--namespace", "default",
-			"--listen", ingressAddr, "--nats-url", "nats://"+freePort(t), "--shutdown-delay", "0")
+		ingressAddr, nowhere := freePort(t), freePort(t)
+		p := start(t, "ingress starting", "ingress", "--kubeconfig", kubeconfig, "--namespace", "default",
+			"--listen", ingressAddr, "--metrics-listen", "0", "--nats-url", "nats://inlet:s3cr3t-pw@"+nowhere, "--shutdown-delay", "0")
 		var body string
 		eventually(t, "ingress answering", 10*time.Second, func() bool {
 			var code int
@@ -186,6 +193,18 @@ func TestClusterMode(t *testing.T) {
 		t.Logf("/readyz without NATS: %s", strings.TrimSpace(body))
 		if code, _ := get("http://" + ingressAddr + "/healthz"); code != http.StatusOK {
 			t.Errorf("/healthz without NATS: %d, want 200", code)
+		}
+		// The log says so at once, at error level, naming the server but not its password.
+		eventually(t, "the NATS outage logged", 5*time.Second, func() bool {
+			return strings.Contains(p.output(), `"msg":"cannot reach NATS; answering events 503 until it is back"`)
+		})
+		for line := range strings.Lines(p.output()) {
+			if strings.Contains(line, "cannot reach NATS") && (!strings.Contains(line, `"level":"error"`) || !strings.Contains(line, nowhere)) {
+				t.Errorf("outage log line without level error or the server %s: %s", nowhere, line)
+			}
+		}
+		if strings.Contains(p.output(), "s3cr3t-pw") {
+			t.Errorf("the ingress logged the NATS password:\n%s", p.output())
 		}
 	})
 }

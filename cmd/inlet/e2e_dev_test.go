@@ -19,7 +19,8 @@ import (
 	"inlet.dev/inlet/ingress/jetstream"
 )
 
-// binary is the inlet binary the end-to-end tests run, built once by TestMain.
+// binary is the inlet binary the end-to-end tests run, built once by TestMain as `make
+// image` builds the one it ships: static (CGO_ENABLED=0), -trimpath, stripped.
 var binary string
 
 func TestMain(m *testing.M) {
@@ -28,7 +29,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "inlet")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build inlet:", err)
@@ -144,8 +146,8 @@ func TestDevMode(t *testing.T) {
 		}
 	}
 	data := filepath.Join(t.TempDir(), "data")
-	listen, natsAddr := freePort(t), freePort(t)
-	dev := start(t, "inlet dev is up", "dev", "--dir", dir, "--data", data, "--listen", listen, "--nats-listen", natsAddr)
+	listen, metricsAddr, natsAddr := freePort(t), freePort(t), freePort(t)
+	dev := start(t, "inlet dev is up", "dev", "--dir", dir, "--data", data, "--listen", listen, "--metrics-listen", metricsAddr, "--nats-listen", natsAddr)
 	if !strings.Contains(dev.output(), "4 source environments, 8 mappings, 0 not served") {
 		t.Errorf("inlet dev did not load every sample:\n%s", dev.output())
 	}
@@ -181,6 +183,15 @@ func TestDevMode(t *testing.T) {
 				t.Errorf("inlet events does not show the accepted, idempotent and refused events: %v\n%s", err, events)
 			}
 		})
+	}
+
+	// Metrics count what was answered, on their own port; the event port has none.
+	if code, body := get("http://" + metricsAddr + "/metrics"); code != 200 ||
+		!strings.Contains(body, `inlet_ingress_requests_total{code="200",namespace="default",result="accepted",source_environment="stripe-production"} 1`) {
+		t.Errorf("GET /metrics on --metrics-listen = %d, without stripe-production's accepted event:\n%s", code, body)
+	}
+	if code, _ := get("http://" + listen + "/metrics"); code != 404 {
+		t.Errorf("GET /metrics on --listen = %d, want 404", code)
 	}
 
 	// The actions are on JetStream, on their subjects, once each.

@@ -24,10 +24,15 @@ import (
 // statsInterval is how often an ingress puts its counters into the stats bucket.
 const statsInterval = 10 * time.Second
 
+// natsOutageMessage is what the ingress logs, at error level, while NATS cannot be
+// reached: at the first failed attempt, then every 30s.
+const natsOutageMessage = "cannot reach NATS; answering events 503 until it is back"
+
 type ingressOptions struct {
 	namespace         string
 	sourceEnvironment string
 	listen            string
+	metricsListen     string
 	natsURL           string
 	natsCreds         string
 	kubeconfig        string
@@ -44,20 +49,24 @@ func newIngressCommand() *cobra.Command {
 		Short: "Serve SourceEnvironments' endpoints, configured live from the API server",
 		Long: `ingress is what the operator runs in each ingress pod. It watches the Sources,
 SourceEnvironments and EventMappings of a namespace (and the Secrets they name) through
-the API server, compiles them whenever they change, and serves the endpoints on one
-port with /healthz, /readyz and /metrics. It starts while NATS is unreachable and
-reports not ready (/readyz says why) until NATS and the configuration are both there.
-On SIGTERM it keeps serving for --shutdown-delay while the pod leaves the Service,
-then stops accepting, answers the requests in flight and flushes its logs.`,
+the API server, compiles them whenever they change, and serves the endpoints with
+/healthz and /readyz on --listen, the port senders reach. Prometheus metrics are on
+another port, --metrics-listen, at /metrics, so that they are not exposed with the
+endpoints. It starts while NATS is unreachable and reports not ready (/readyz says
+why) until NATS and the configuration are both there; while NATS cannot be reached it
+logs so at error level, at once and every 30s, and answers events 503. On SIGTERM it
+keeps serving for --shutdown-delay while the pod leaves the Service, then stops
+accepting, answers the requests in flight and flushes its logs.`,
 		Example: `  inlet ingress --namespace default --source-environment stripe-production --nats-url nats://nats.nats:4222
-  inlet ingress --kubeconfig .inlet/kubeconfig --namespace default --listen 127.0.0.1:8080`,
+  inlet ingress --kubeconfig .inlet/kubeconfig --namespace default --listen 127.0.0.1:8080 --metrics-listen 127.0.0.1:9090`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
 	}
 	host, _ := os.Hostname()
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace whose resources are served (required)")
 	f.StringVar(&o.sourceEnvironment, "source-environment", "", "serve only this SourceEnvironment; all of the namespace when empty")
-	f.StringVar(&o.listen, "listen", ":8080", "address for events, /healthz, /readyz and /metrics")
+	f.StringVar(&o.listen, "listen", ":8080", "address for events, /healthz and /readyz")
+	f.StringVar(&o.metricsListen, "metrics-listen", ":9090", "address for /metrics; 0 or empty turns metrics off")
 	f.StringVar(&o.natsURL, "nats-url", "nats://127.0.0.1:4222", "the NATS server to publish to")
 	f.StringVar(&o.natsCreds, "nats-creds", "", "NATS credentials file")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; KUBECONFIG, the in-cluster service account or ~/.kube/config when empty")
@@ -81,6 +90,7 @@ func (o *ingressOptions) run(ctx context.Context) error {
 		jetstream.WithName("inlet-ingress " + o.instance),
 		jetstream.WithBackgroundConnect(),
 		jetstream.WithLogger(slog.New(logr.ToSlogHandler(log.WithName("nats")))),
+		jetstream.WithOutageMessage(natsOutageMessage),
 	}
 	if o.natsCreds != "" {
 		opts = append(opts, jetstream.WithCredentialsFile(o.natsCreds))
@@ -94,9 +104,17 @@ func (o *ingressOptions) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
-	log.Info("ingress starting", "listen", ln.Addr().String(), "namespace", o.namespace,
-		"sourceEnvironment", o.sourceEnvironment, "nats", redactURL(o.natsURL))
 	li := newLiveIngress(nc, o.instance, log)
+	metricsAddr := "off"
+	if o.metricsListen != "" && o.metricsListen != "0" {
+		if li.metrics, err = net.Listen("tcp", o.metricsListen); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s for metrics (--metrics-listen): %w", o.metricsListen, err)
+		}
+		metricsAddr = li.metrics.Addr().String()
+	}
+	log.Info("ingress starting", "listen", ln.Addr().String(), "metrics", metricsAddr, "namespace", o.namespace,
+		"sourceEnvironment", o.sourceEnvironment, "nats", redactURL(o.natsURL))
 	return li.run(ctx, cfg, watch.Options{Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment}, ln, o.shutdownDelay, o.drain)
 }
 
@@ -110,6 +128,8 @@ type liveIngress struct {
 	log      logr.Logger
 	// afterApply, when set, is called with each snapshot after it is served.
 	afterApply func(*config.Snapshot)
+	// metrics, when set, is where /metrics is served; run closes it.
+	metrics net.Listener
 
 	kv      natsjs.KeyValue
 	lastErr string
@@ -130,6 +150,9 @@ func newLiveIngress(nc *jetstream.Client, instance string, log logr.Logger) *liv
 // up to drain for requests in flight. It stops early, with an error, when the watch
 // cannot start or the listener fails.
 func (l *liveIngress) run(ctx context.Context, cfg *rest.Config, wopts watch.Options, ln net.Listener, delay, drain time.Duration) error {
+	if l.metrics != nil {
+		defer l.metrics.Close()
+	}
 	wopts.Logger = l.log.WithName("watch")
 	w, err := watch.New(cfg, wopts, l.apply)
 	if err != nil {
@@ -140,6 +163,13 @@ func (l *liveIngress) run(ctx context.Context, cfg *rest.Config, wopts watch.Opt
 	defer stopServing()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- l.server.ServeListener(serveCtx, ln, drain) }()
+	if l.metrics != nil {
+		go func() {
+			if err := l.server.ServeMetrics(serveCtx, l.metrics); err != nil {
+				l.log.Error(err, "serve metrics", "listen", l.metrics.Addr().String())
+			}
+		}()
+	}
 
 	l.waitForStop(ctx, delay, bg, serveErr)
 	stopServing()

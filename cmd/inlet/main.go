@@ -45,12 +45,13 @@ resources.`,
 }
 
 // newLogger returns the structured logger every command uses: JSON lines, or
-// human-readable lines with debug detail when verbose.
+// human-readable lines with debug detail when verbose. Error records carry no stack
+// trace unless verbose: they say what is wrong, for the person reading the pod's log.
 func newLogger(verbose bool) logr.Logger {
 	if verbose {
 		return zap.New(zap.UseDevMode(true), zap.Level(zapcore.DebugLevel))
 	}
-	return zap.New(zap.Level(zapcore.InfoLevel))
+	return zap.New(zap.Level(zapcore.InfoLevel), zap.StacktraceLevel(zapcore.PanicLevel))
 }
 
 // newInteractiveLogger is the logger of commands a person runs in a terminal (inlet
@@ -60,7 +61,7 @@ func newInteractiveLogger(verbose bool) logr.Logger {
 	if verbose {
 		return zap.New(zap.UseDevMode(true), zap.Level(zapcore.DebugLevel))
 	}
-	return zap.New(zap.ConsoleEncoder(), zap.Level(zapcore.WarnLevel))
+	return zap.New(zap.ConsoleEncoder(), zap.Level(zapcore.WarnLevel), zap.StacktraceLevel(zapcore.PanicLevel))
 }
 
 // useLogger makes log controller-runtime's logger, so that a long-running command

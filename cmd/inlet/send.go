@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,11 @@ type sendOptions struct {
 	url               string
 	namespace         string
 	unsigned          bool
+	cluster           bool
+	kubeconfig        string
+	context           string
+
+	urlGiven, namespaceGiven bool
 }
 
 func newSendCommand() *cobra.Command {
@@ -42,13 +48,32 @@ func newSendCommand() *cobra.Command {
 		Long: `send posts a sample or a given payload to a SourceEnvironment's endpoint, signed with
 its signing secret the way the provider does (Stripe-Signature, Svix headers,
 WorkOS-Signature, X-Signature, the http source's HMAC or Standard Webhooks scheme, or
-its header token), so you can try mappings without the provider. It reads the
-SourceEnvironment, its Source and Secrets from the manifests in --dir, as inlet dev
-serves them.`,
+its header token), so you can try mappings without the provider.
+
+By default it reads the SourceEnvironment, its Source and Secrets from the manifests
+in --dir, as inlet dev serves them, and endpoint tokens from inlet dev's --data-dir.
+
+With --cluster (or --kubeconfig or --context, which imply it) it reads them from the
+cluster instead, as kubectl does: the SourceEnvironment in --namespace (default: the
+context's namespace), its Source, its first signing Secret and, for sources that sign
+nothing, the endpoint token Secret the operator generated. It sends to the endpoint in
+the SourceEnvironment's status, or to --url, the ingress's base URL as you reach it
+(kubectl port-forward, a node port, your load balancer). You need get on
+sourceenvironments and sources (inlet.dev) and on those Secrets. Secret values and
+tokens are never printed.`,
 		Example: `  inlet send --source-environment stripe-production --sample customer.subscription.created
   inlet send --source-environment clerk-production --file user.json
-  inlet send --source-environment github-development --sample issues.assigned`,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), cmd.OutOrStdout()) },
+  inlet send --source-environment github-development --sample issues.assigned
+
+  # in a cluster, through a port-forward to the ingress Service:
+  kubectl port-forward svc/stripe-production-ingress 8080 &
+  inlet send --cluster --url http://127.0.0.1:8080 -e stripe-production --sample customer.subscription.created`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			o.urlGiven, o.namespaceGiven = f.Changed("url"), f.Changed("namespace")
+			o.cluster = o.cluster || f.Changed("kubeconfig") || f.Changed("context")
+			return o.run(cmd.Context(), cmd.OutOrStdout())
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.sourceEnvironment, "source-environment", "e", "", "the SourceEnvironment to send to (required)")
@@ -56,52 +81,58 @@ serves them.`,
 	f.StringVarP(&o.file, "file", "f", "", "send this payload file")
 	f.StringVarP(&o.data, "data", "d", "", "send this payload")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "an extra header, 'Name: value' (repeatable)")
-	f.StringVar(&o.dir, "dir", "config/samples", "folder of manifests describing the SourceEnvironment")
-	f.StringVar(&o.dataDir, "data-dir", ".inlet/dev", "inlet dev's data folder, where endpoint tokens are kept")
-	f.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the ingress's base URL")
-	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment")
+	f.StringVar(&o.dir, "dir", "config/samples", "folder of manifests describing the SourceEnvironment (not with --cluster)")
+	f.StringVar(&o.dataDir, "data-dir", ".inlet/dev", "inlet dev's data folder, where endpoint tokens are kept (not with --cluster)")
+	f.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the ingress's base URL; with --cluster, the SourceEnvironment's status.endpoint when not given")
+	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment; with --cluster, the context's when not given")
 	f.BoolVar(&o.unsigned, "unsigned", false, "send without a signature, to see a 401")
+	f.BoolVar(&o.cluster, "cluster", false, "read the SourceEnvironment, its Source and Secrets from the cluster of your kubeconfig, not from --dir")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster (implies --cluster); KUBECONFIG or ~/.kube/config when empty")
+	f.StringVar(&o.context, "context", "", "kubeconfig context to use (implies --cluster)")
 	_ = cmd.MarkFlagRequired("source-environment")
 	return cmd
 }
 
+// target is where a send goes and what signs it: the SourceEnvironment, its Source,
+// the Secrets it names, and its endpoint URL, whose token (if any) must not be shown.
+type target struct {
+	in  config.Inputs
+	se  *v1alpha1.SourceEnvironment
+	src *v1alpha1.Source
+	// url is the endpoint to post to; shown is the same with its token as {token}.
+	url, shown string
+	// hint is added to a connection error.
+	hint string
+}
+
 func (o *sendOptions) run(ctx context.Context, out io.Writer) error {
-	in, _, err := loadInputs(nil, o.namespace, o.dir)
+	var tg *target
+	var err error
+	if o.cluster {
+		tg, err = o.clusterTarget(ctx)
+	} else {
+		tg, err = o.localTarget()
+	}
 	if err != nil {
 		return err
 	}
-	se := findSourceEnvironment(in, o.namespace, o.sourceEnvironment)
-	if se == nil {
-		return fmt.Errorf("no SourceEnvironment %s/%s in %s", o.namespace, o.sourceEnvironment, o.dir)
-	}
-	src := findSource(in, se)
-	if src == nil {
-		return fmt.Errorf("SourceEnvironment %s refers to Source %q, which is not in %s", se.Name, se.Spec.SourceRef.Name, o.dir)
-	}
-	body, sampleHeaders, err := o.payload(src.Spec.Type)
+	body, sampleHeaders, err := o.payload(tg.src.Spec.Type)
 	if err != nil {
 		return err
 	}
-	header, err := requestHeaders(in, se, src, body, !o.unsigned, append(sampleHeaders, o.headers...))
+	header, err := requestHeaders(tg.in, tg.se, tg.src, body, !o.unsigned, append(sampleHeaders, o.headers...))
 	if err != nil {
 		return err
 	}
-	url := strings.TrimSuffix(o.url, "/") + "/e/" + se.Namespace + "/" + se.Name
-	if src.Spec.UsesEndpointToken() {
-		token, err := savedToken(filepath.Join(o.dataDir, "endpoint-tokens.json"), se.Namespace+"/"+se.Name)
-		if err != nil {
-			return err
-		}
-		url += "/" + token
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tg.url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("endpoint %s: %w", tg.shown, withoutURL(err))
 	}
 	req.Header = header
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("send to %s (is inlet dev running?): %w", o.url, err)
+		// The error would repeat the URL, token included: say it without.
+		return fmt.Errorf("send to %s: %w%s", tg.shown, withoutURL(err), tg.hint)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(resp.Body)
@@ -117,9 +148,47 @@ func (o *sendOptions) run(ctx context.Context, out io.Writer) error {
 		if summary.Idempotent {
 			fmt.Fprintln(out, "every action was already stored by an earlier delivery: nothing new was published")
 		}
-		fmt.Fprintf(out, "see it with: inlet events %s\n", se.Name)
+		fmt.Fprintf(out, "see it with: inlet events %s\n", tg.se.Name)
 	}
 	return nil
+}
+
+// localTarget reads the SourceEnvironment from the manifests in --dir and its endpoint
+// token from inlet dev's data folder, and sends to --url.
+func (o *sendOptions) localTarget() (*target, error) {
+	in, _, err := loadInputs(nil, o.namespace, o.dir)
+	if err != nil {
+		return nil, err
+	}
+	se := findSourceEnvironment(in, o.namespace, o.sourceEnvironment)
+	if se == nil {
+		return nil, fmt.Errorf("no SourceEnvironment %s/%s in %s (--cluster reads it from your cluster)", o.namespace, o.sourceEnvironment, o.dir)
+	}
+	src := findSource(in, se)
+	if src == nil {
+		return nil, fmt.Errorf("SourceEnvironment %s refers to Source %q, which is not in %s", se.Name, se.Spec.SourceRef.Name, o.dir)
+	}
+	tg := &target{in: in, se: se, src: src, hint: " (is inlet dev running?)"}
+	tg.url = strings.TrimSuffix(o.url, "/") + "/e/" + se.Namespace + "/" + se.Name
+	tg.shown = tg.url
+	if src.Spec.UsesEndpointToken() {
+		token, err := savedToken(filepath.Join(o.dataDir, "endpoint-tokens.json"), se.Namespace+"/"+se.Name)
+		if err != nil {
+			return nil, err
+		}
+		tg.url += "/" + token
+		tg.shown += "/{token}"
+	}
+	return tg, nil
+}
+
+// withoutURL returns the error of a failed request without the URL it names.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func (o *sendOptions) payload(sourceType v1alpha1.SourceType) ([]byte, []string, error) {

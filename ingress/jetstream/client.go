@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,23 @@ type Client struct {
 	isDown    bool
 	connected chan struct{} // closed once the first connection is made
 	firstOnce sync.Once
+
+	outage outage
+}
+
+// outage is what the client knows of the time the server cannot be reached, to log
+// it once at the first failed attempt, then every outage.every, and once at the end.
+// Its fields are guarded by Client.mu.
+type outage struct {
+	server  string        // the server URLs, redacted
+	message string        // logged at error level while the server cannot be reached
+	every   time.Duration // between two of those logs
+	since   time.Time     // when the connection was lost or the first attempt began; zero while up
+	lastErr error         // the last failed attempt's error
+	logged  bool          // whether this outage was logged
+	timer   *time.Timer   // the next periodic log
+	conn    *nats.Conn    // set by the first callback, which may run before Connect returns
+	closed  bool
 }
 
 // Option configures [Connect].
@@ -45,6 +63,8 @@ type options struct {
 	maxPending  int
 	background  bool
 	flushTime   time.Duration
+	outageMsg   string
+	outageEvery time.Duration
 	extra       []nats.Option
 }
 
@@ -62,6 +82,12 @@ const (
 	// at one time, over all callers; past it a publish waits for a free slot
 	// until its ctx is done.
 	DefaultMaxPending = 4096
+	// DefaultOutageLogInterval is how often an outage is logged again while
+	// the server stays unreachable.
+	DefaultOutageLogInterval = 30 * time.Second
+	// DefaultOutageMessage is the message logged while the server cannot be
+	// reached.
+	DefaultOutageMessage = "cannot reach NATS"
 )
 
 // WithName sets the connection name shown by the server's monitoring.
@@ -83,6 +109,20 @@ func WithInProcessServer(s nats.InProcessConnProvider) Option {
 // asynchronous errors). By default nothing is logged. Server addresses are
 // logged with any user information removed.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithOutageMessage sets the message logged, at error level, when the server
+// cannot be reached: at the first failed attempt to connect or reconnect, then
+// every [WithOutageLogInterval] while it stays unreachable, with the server's
+// URL (user information removed), the last attempt's error and how long it has
+// been down. Say there what it means for the program's users, for example
+// "cannot reach NATS; answering events 503 until it is back". Default:
+// [DefaultOutageMessage]. When the server is reached again, "nats connected" or
+// "nats reconnected" is logged at info level with how long it was down.
+func WithOutageMessage(msg string) Option { return func(o *options) { o.outageMsg = msg } }
+
+// WithOutageLogInterval sets how often an outage is logged again while it
+// lasts. Default: [DefaultOutageLogInterval].
+func WithOutageLogInterval(d time.Duration) Option { return func(o *options) { o.outageEvery = d } }
 
 // WithReconnectBackoff sets the wait before the first reconnect attempt and
 // the longest wait between attempts; the wait doubles from min up to max,
@@ -138,11 +178,24 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 	}
 	o.backoffMax = max(o.backoffMax, o.backoffMin)
 
+	if o.outageEvery <= 0 {
+		o.outageEvery = DefaultOutageLogInterval
+	}
+	server := redactURLs(serverURL)
+	if o.inProcess != nil {
+		server = "in-process"
+	}
 	c := &Client{
 		log:       o.log,
 		down:      closedChan(),
 		isDown:    true,
 		connected: make(chan struct{}),
+		outage: outage{
+			server:  server,
+			message: cmp.Or(o.outageMsg, DefaultOutageMessage),
+			every:   o.outageEvery,
+			since:   time.Now(),
+		},
 	}
 	nopts := []nats.Option{
 		nats.Name(o.name),
@@ -158,15 +211,19 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 		nats.MaxPingsOutstanding(3),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			c.setUp()
-			c.log.Info("nats connected", "server", nc.ConnectedUrlRedacted())
+			c.reached("nats connected", nc.ConnectedUrlRedacted())
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			c.setUp()
-			c.log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
+			c.reached("nats reconnected", nc.ConnectedUrlRedacted())
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			c.setDown()
+			c.lost(err)
 			c.log.Warn("nats disconnected", "error", err)
+		}),
+		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
+			c.attemptFailed(nc, err)
 		}),
 		nats.ClosedHandler(func(*nats.Conn) {
 			c.setDown()
@@ -234,8 +291,103 @@ func (c *Client) Conn() *nats.Conn { return c.nc }
 // Close closes the connection. Publishes still waiting for their acks fail
 // with [ErrUnavailable].
 func (c *Client) Close() {
+	c.mu.Lock()
+	c.outage.closed = true
+	if c.outage.timer != nil {
+		c.outage.timer.Stop()
+	}
+	c.mu.Unlock()
 	c.nc.Close()
 	c.setDown()
+}
+
+// lost notes that the connection was lost; the outage is logged at the first
+// failed attempt to reconnect, not before, so that a connection that comes
+// back at once logs no error.
+func (c *Client) lost(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.outage.since.IsZero() {
+		c.outage.since = time.Now()
+	}
+	if err != nil {
+		c.outage.lastErr = err
+	}
+}
+
+// attemptFailed notes a failed attempt to connect or reconnect, and logs the
+// outage if it was not yet logged.
+func (c *Client) attemptFailed(nc *nats.Conn, err error) {
+	if errors.Is(err, nats.ErrNoServers) {
+		// What the first attempt reports when every server refused the connection.
+		err = fmt.Errorf("connection refused: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := &c.outage
+	if o.closed {
+		return
+	}
+	o.conn = nc
+	if o.since.IsZero() {
+		o.since = time.Now()
+	}
+	if err != nil {
+		o.lastErr = err
+	}
+	if !o.logged {
+		c.logOutage()
+	}
+}
+
+// logOutage logs the outage and schedules the next log. c.mu must be held.
+func (c *Client) logOutage() {
+	o := &c.outage
+	err := o.lastErr
+	if last := o.conn.LastError(); last != nil {
+		err = last // an error after the connection was made, such as an authorization violation
+	}
+	if err == nil {
+		err = errors.New("not connected")
+	}
+	c.log.Error(o.message, "server", o.server, "error", err, "down", time.Since(o.since).Round(time.Second).String())
+	o.logged = true
+	if o.timer == nil {
+		o.timer = time.AfterFunc(o.every, c.logOutageAgain)
+	} else {
+		o.timer.Reset(o.every)
+	}
+}
+
+// logOutageAgain is the periodic log while the outage lasts.
+func (c *Client) logOutageAgain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.outage.closed || c.outage.since.IsZero() || c.outage.conn.IsConnected() {
+		return
+	}
+	c.logOutage()
+}
+
+// reached logs that the server was reached, with how long it could not be, and
+// ends the outage.
+func (c *Client) reached(msg, server string) {
+	c.mu.Lock()
+	o := &c.outage
+	down := time.Duration(0)
+	if o.logged {
+		down = time.Since(o.since)
+	}
+	o.since, o.lastErr, o.logged = time.Time{}, nil, false
+	if o.timer != nil {
+		o.timer.Stop()
+	}
+	c.mu.Unlock()
+	if down > 0 {
+		c.log.Info(msg, "server", server, "down", down.Round(time.Second).String())
+		return
+	}
+	c.log.Info(msg, "server", server)
 }
 
 // downSignal returns a channel that is closed when the connection is lost.

@@ -6,6 +6,7 @@
 package localcluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -35,6 +36,9 @@ type ControlPlane struct {
 	Port                          int
 	// ServiceCIDR is the Services' cluster IP range (default 10.96.0.0/16).
 	ServiceCIDR string
+	// AuthorizationModes is kube-apiserver's --authorization-mode (default RBAC;
+	// Node,RBAC for a cluster with a kubelet).
+	AuthorizationModes string
 	// ExtraAPIServerArgs are added to kube-apiserver's command line.
 	ExtraAPIServerArgs []string
 	// Progress, when set, receives a line per step.
@@ -195,7 +199,7 @@ func (c *ControlPlane) startAPIServer(ctx context.Context) error {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + saPub,
 		"--service-account-signing-key-file=" + saKey,
-		"--authorization-mode=RBAC",
+		"--authorization-mode=" + cmp.Or(c.AuthorizationModes, "RBAC"),
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
 	}

@@ -165,14 +165,14 @@ func (c *Cluster) cleanStale() {
 
 func (c *Cluster) startControlPlane(ctx context.Context) error {
 	c.cp = &localcluster.ControlPlane{
-		BinDir:           c.binDir,
-		Dir:              c.path("control-plane"),
-		BindAddress:      "0.0.0.0",
-		AdvertiseAddress: c.NodeIP,
-		Port:             apiPort,
-		ServiceCIDR:      serviceCIDR,
+		BinDir:             c.binDir,
+		Dir:                c.path("control-plane"),
+		BindAddress:        "0.0.0.0",
+		AdvertiseAddress:   c.NodeIP,
+		Port:               apiPort,
+		ServiceCIDR:        serviceCIDR,
+		AuthorizationModes: "Node,RBAC",
 		ExtraAPIServerArgs: []string{
-			"--authorization-mode=Node,RBAC",
 			"--enable-admission-plugins=NodeRestriction",
 			"--kubelet-preferred-address-types=InternalIP,Hostname",
 		},

@@ -247,6 +247,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 
 	nc, err := nats.Connect(serverURL, nopts...)
 	if err != nil {
+		c.stopOutageLog()
 		return nil, fmt.Errorf("connect to nats %s: %w", redactURLs(serverURL), err)
 	}
 	c.nc = nc
@@ -255,7 +256,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 		jetstream.WithPublishAsyncTimeout(o.ackTimeout),
 	)
 	if err != nil {
-		nc.Close()
+		c.Close()
 		return nil, fmt.Errorf("create jetstream context: %w", err)
 	}
 	c.js = js
@@ -270,7 +271,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 		return c, nil
 	case <-ctx.Done():
 		lastErr := nc.LastError()
-		nc.Close()
+		c.Close()
 		if lastErr == nil {
 			lastErr = ctx.Err()
 		}
@@ -291,14 +292,19 @@ func (c *Client) Conn() *nats.Conn { return c.nc }
 // Close closes the connection. Publishes still waiting for their acks fail
 // with [ErrUnavailable].
 func (c *Client) Close() {
+	c.stopOutageLog()
+	c.nc.Close()
+	c.setDown()
+}
+
+// stopOutageLog stops logging outages, for good.
+func (c *Client) stopOutageLog() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.outage.closed = true
 	if c.outage.timer != nil {
 		c.outage.timer.Stop()
 	}
-	c.mu.Unlock()
-	c.nc.Close()
-	c.setDown()
 }
 
 // lost notes that the connection was lost; the outage is logged at the first
@@ -350,7 +356,7 @@ func (c *Client) logOutage() {
 	if err == nil {
 		err = errors.New("not connected")
 	}
-	c.log.Error(o.message, "server", o.server, "error", err, "down", time.Since(o.since).Round(time.Second).String())
+	c.log.Error(o.message, "server", o.server, "error", err, "down", time.Since(o.since).Round(100*time.Millisecond).String())
 	o.logged = true
 	if o.timer == nil {
 		o.timer = time.AfterFunc(o.every, c.logOutageAgain)
@@ -363,7 +369,7 @@ func (c *Client) logOutage() {
 func (c *Client) logOutageAgain() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.outage.closed || c.outage.since.IsZero() || c.outage.conn.IsConnected() {
+	if o := &c.outage; o.closed || o.since.IsZero() || o.conn.IsConnected() || o.conn.IsClosed() {
 		return
 	}
 	c.logOutage()
@@ -384,7 +390,7 @@ func (c *Client) reached(msg, server string) {
 	}
 	c.mu.Unlock()
 	if down > 0 {
-		c.log.Info(msg, "server", server, "down", down.Round(time.Second).String())
+		c.log.Info(msg, "server", server, "down", down.Round(100*time.Millisecond).String())
 		return
 	}
 	c.log.Info(msg, "server", server)

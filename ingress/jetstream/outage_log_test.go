@@ -136,3 +136,20 @@ func TestOutageBeforeTheFirstConnection(t *testing.T) {
 		t.Errorf("connect record = %v, want how long NATS was down", back)
 	}
 }
+
+// A Connect that gives up stops logging the outage: the client is gone.
+func TestOutageOfAFailedConnectIsNotLoggedOn(t *testing.T) {
+	var log logRecords
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := inletjs.Connect(ctx, fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)), outageLogger(&log),
+		inletjs.WithReconnectBackoff(20*time.Millisecond, 50*time.Millisecond), inletjs.WithOutageLogInterval(50*time.Millisecond))
+	if err == nil {
+		t.Fatal("Connect to nothing succeeded")
+	}
+	logged := len(log.records(t, inletjs.DefaultOutageMessage))
+	time.Sleep(300 * time.Millisecond)
+	if more := len(log.records(t, inletjs.DefaultOutageMessage)) - logged; more > 1 {
+		t.Errorf("%d outage records after Connect gave up, want none", more)
+	}
+}

@@ -262,6 +262,9 @@ state = %q
     runtime_type = "io.containerd.runc.v2"
 `, c.path("containerd", "root"), c.path("containerd", "state"), c.containerdSocket(), sandboxImage, cni)
 	configFile := c.path("containerd", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(configFile), 0o755); err != nil {
+		return err
+	}
 	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
 		return err
 	}

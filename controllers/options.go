@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"inlet.dev/inlet/api/v1alpha1"
@@ -127,6 +128,22 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	compiled, reports := newMappingCache(), newReportCache()
 	defaults := &natsDefaults{reader: mgr.GetClient(), configMap: opts.ConfigMap, fallback: opts.NATSURL}
+	if defaults.enabled() {
+		// Say which NATS URL is in use as soon as the cache has the ConfigMap (or knows
+		// it is absent), even before any SourceEnvironment needs it.
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			if !mgr.GetCache().WaitForCacheSync(ctx) {
+				return nil
+			}
+			ctx = logf.IntoContext(ctx, mgr.GetLogger().WithName("nats-settings"))
+			if _, err := defaults.url(ctx); err != nil {
+				logf.FromContext(ctx).Error(err, "cannot read the NATS settings")
+			}
+			return nil
+		})); err != nil {
+			return fmt.Errorf("add nats settings logger: %w", err)
+		}
+	}
 	clock := realClock{}
 	if err := (&SourceReconciler{
 		client:   mgr.GetClient(),

@@ -344,8 +344,12 @@ func (r *SourceEnvironmentReconciler) sourceEnvironmentsWith(ctx context.Context
 }
 
 // forConfigMap maps the operator's ConfigMap to every SourceEnvironment: any of them
-// may use its NATS URL, or share a stream with one that does.
+// may use its NATS URL, or share a stream with one that does. The new setting is
+// logged at once.
 func (r *SourceEnvironmentReconciler) forConfigMap(ctx context.Context, _ client.Object) []reconcile.Request {
+	if _, err := r.defaults.url(ctx); err != nil {
+		logf.FromContext(ctx).Error(err, "cannot read the NATS settings")
+	}
 	var list v1alpha1.SourceEnvironmentList
 	if err := r.client.List(ctx, &list); err != nil {
 		logf.FromContext(ctx).Error(err, "list SourceEnvironments")

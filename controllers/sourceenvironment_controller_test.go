@@ -335,6 +335,7 @@ func TestNATSUnavailable(t *testing.T) {
 		t.Error(err)
 	}
 	msg := condition(se, v1alpha1.ConditionReady).Message
+	t.Logf("Ready: %s", msg)
 	if !strings.Contains(msg, "127.0.0.1:1") || strings.Contains(msg, "s3cret") || !strings.Contains(msg, "unavailable") {
 		t.Errorf("Ready message %q: want the server without its password, and the error", msg)
 	}

@@ -331,8 +331,9 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 		}
 		return nil
 	})
-	if s.streamsErr != nil {
-		s.streamsErr = fmt.Errorf("NATS at %s: %w", redactURL(s.nats.URL), s.streamsErr)
+	if u := redactURL(s.nats.URL); s.streamsErr != nil && !strings.Contains(s.streamsErr.Error(), u) {
+		// Name the server, without credentials, unless the error already does.
+		s.streamsErr = fmt.Errorf("NATS at %s: %w", u, s.streamsErr)
 	}
 	if wasReady {
 		results[streamRecreated] = append(results[streamRecreated], results[inletjs.StreamCreated]...)

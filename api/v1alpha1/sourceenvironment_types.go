@@ -146,13 +146,16 @@ type IngressSpec struct {
 // PublishSpec says where actions and logs are published.
 type PublishSpec struct {
 	// natsURL is the NATS server to publish to, such as nats://nats.nats:4222. Defaults
-	// to the operator's --nats-url.
+	// to NATS_URL of the operator's ConfigMap (inlet-config in the operator's
+	// namespace), or the operator's --nats-url when that ConfigMap sets none.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:Pattern=`^(nats|tls|ws|wss)://`
 	NATSURL string `json:"natsURL,omitempty"`
 
-	// credentialsSecretRef names a Secret key holding a NATS credentials file (.creds).
+	// credentialsSecretRef names a Secret key holding a NATS credentials file (.creds),
+	// mounted into the ingress pods and used by the operator for this environment's
+	// streams. Unset, the ingress connects without credentials.
 	// +optional
 	CredentialsSecretRef *SecretKeyReference `json:"credentialsSecretRef,omitempty"`
 

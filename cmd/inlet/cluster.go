@@ -42,6 +42,7 @@ type clusterOptions struct {
 	kubeconfig      string
 	namespace       string
 	listen          string
+	metricsListen   string
 	natsListen      string
 	data            string
 	endpointBaseURL string
@@ -77,6 +78,7 @@ is deployed in that cluster: two operators would fight over the same resources.`
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to use with --use-kubeconfig")
 	f.StringVar(&o.namespace, "namespace", "default", "namespace the samples are applied in")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address the ingress listens on")
+	f.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9090", "address the ingress serves /metrics on; 0 turns metrics off")
 	f.StringVar(&o.natsListen, "nats-listen", "127.0.0.1:4222", "address the embedded NATS server listens on")
 	f.StringVar(&o.data, "data", ".inlet/cluster", "folder for NATS storage and the endpoint tokens file, kept between runs")
 	f.StringVar(&o.endpointBaseURL, "endpoint-base-url", "", "base URL reported in SourceEnvironments' status (default http://<--listen>)")
@@ -118,6 +120,12 @@ func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 	}
 	li := newLiveIngress(nc, "local", log.WithName("ingress"))
 	li.afterApply = o.saveEndpointTokens(log)
+	if o.metricsListen != "" && o.metricsListen != "0" {
+		if li.metrics, err = net.Listen("tcp", o.metricsListen); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s for metrics (--metrics-listen picks another address, 0 turns metrics off): %w", o.metricsListen, err)
+		}
+	}
 	return o.serve(ctx, out, cfg, mgr.Start, li, ln, srv.ClientURL(), start)
 }
 

@@ -56,7 +56,7 @@ func TestClusterMode(t *testing.T) {
 	start(t, "Ctrl-C stops everything", "cluster",
 		"--control-plane-dir", assets, "--crds", filepath.Join(repoRoot(), "config", "crd", "bases"),
 		"--samples", samples, "--kubeconfig-out", kubeconfig, "--data", filepath.Join(dir, "data"),
-		"--listen", addr, "--nats-listen", natsAddr)
+		"--listen", addr, "--nats-listen", natsAddr, "--metrics-listen", freePort(t))
 
 	send := func(url, sourceEnvironment, sample string, extra ...string) func() bool {
 		return func() bool {

@@ -203,6 +203,11 @@ func (c *ControlPlane) startAPIServer(ctx context.Context) error {
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
 	}
+	if ip := net.ParseIP(c.AdvertiseAddress); ip != nil && ip.IsLoopback() {
+		// The kubernetes Service cannot point at a loopback address; with no node,
+		// nothing in the cluster needs it.
+		args = append(args, "--endpoint-reconciler-type=none")
+	}
 	args = append(args, c.ExtraAPIServerArgs...)
 	c.step("starting kube-apiserver on %s", c.host)
 	if c.apiserver, err = StartProcess("kube-apiserver", c.path(logsDir), filepath.Join(c.BinDir, "kube-apiserver"), args...); err != nil {

@@ -64,6 +64,19 @@ const (
 // ingressTerminationGracePeriod is the pod's terminationGracePeriodSeconds.
 var ingressTerminationGracePeriod = int64((ingressShutdownDelay + ingressDrain + ingressShutdownMargin) / time.Second)
 
+// AnnotationNATSCredentials on an ingress pod template is a digest of the NATS
+// credentials the pods were started with, so that rotated credentials roll them.
+const AnnotationNATSCredentials = "inlet.dev/nats-credentials-digest"
+
+// credentialsDigest is the AnnotationNATSCredentials value of credentials.
+func credentialsDigest(credentials []byte) string {
+	if len(credentials) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(credentials)
+	return hex.EncodeToString(sum[:8])
+}
+
 // Labels on everything the operator creates for an ingress.
 const (
 	// LabelName is app.kubernetes.io/name; IngressAppName its value.
@@ -246,6 +259,10 @@ type ingressPod struct {
 	NATSURL string
 	// Credentials is the Secret key holding NATS credentials, nil for none.
 	Credentials *v1alpha1.SecretKeyReference
+	// CredentialsDigest identifies the credentials' content; when it changes the pods
+	// roll, since a NATS connection authenticates once. Empty when the content could not
+	// be read: the pods keep the digest they have.
+	CredentialsDigest string
 	// Resources are the container's; nil for the defaults.
 	Resources *corev1.ResourceRequirements
 }
@@ -360,6 +377,15 @@ func (p ingressPod) mutateContainer(c *corev1.Container) {
 // keeps the rest (annotations and containers added by others, API server defaults).
 func (p ingressPod) mutatePodTemplate(t *corev1.PodTemplateSpec) {
 	t.Labels = mergeLabels(t.Labels, ingressLabels(p.SourceEnvironment))
+	switch {
+	case p.Credentials == nil:
+		delete(t.Annotations, AnnotationNATSCredentials)
+		if len(t.Annotations) == 0 {
+			t.Annotations = nil
+		}
+	case p.CredentialsDigest != "":
+		t.Annotations = mergeLabels(t.Annotations, map[string]string{AnnotationNATSCredentials: p.CredentialsDigest})
+	}
 	spec := &t.Spec
 	spec.ServiceAccountName = ingressName(p.SourceEnvironment)
 	spec.AutomountServiceAccountToken = ptrTo(true)

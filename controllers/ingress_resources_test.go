@@ -300,9 +300,10 @@ func TestIngressPodComesAndGoesUnnoticed(t *testing.T) {
 	}
 }
 
-func TestIngressPodTemplateIgnoresMappingsAndSecretContents(t *testing.T) {
+func TestIngressPodTemplateIgnoresMappingsAndSigningSecrets(t *testing.T) {
 	// The pod template is a function of these inputs only; nothing about mappings or
-	// Secret data goes in, so their changes cannot roll the Deployment.
+	// signing Secrets goes in, so their changes cannot roll the Deployment. Only the
+	// NATS credentials' digest does.
 	base := ingressPod{SourceEnvironment: "x", Image: "i", NATSURL: "nats://n:4222"}
 	a, b := &appsv1.Deployment{}, &appsv1.Deployment{}
 	base.mutateDeployment(a, nil)
@@ -316,7 +317,23 @@ func TestIngressPodTemplateIgnoresMappingsAndSecretContents(t *testing.T) {
 	if equality.Semantic.DeepEqual(a.Spec.Template, b.Spec.Template) {
 		t.Fatal("credentials did not change the pod template")
 	}
-	// Removing the credentials removes their volume, mount and flag.
+	// Rotated credentials roll the pods (a NATS connection authenticates once); a
+	// digest that could not be computed keeps the pods as they are.
+	withCreds.CredentialsDigest = credentialsDigest([]byte("old"))
+	withCreds.mutateDeployment(b, nil)
+	before := b.Spec.Template.DeepCopy()
+	withCreds.CredentialsDigest = credentialsDigest([]byte("new"))
+	withCreds.mutateDeployment(b, nil)
+	if equality.Semantic.DeepEqual(before, &b.Spec.Template) {
+		t.Error("rotated NATS credentials did not change the pod template")
+	}
+	rotated := b.Spec.Template.DeepCopy()
+	withCreds.CredentialsDigest = ""
+	withCreds.mutateDeployment(b, nil)
+	if !equality.Semantic.DeepEqual(rotated, &b.Spec.Template) {
+		t.Errorf("unreadable credentials changed the pod template:\n%s", diff.Diff(rotated, &b.Spec.Template))
+	}
+	// Removing the credentials removes their volume, mount, flag and digest.
 	base.mutateDeployment(b, nil)
 	if !equality.Semantic.DeepEqual(a.Spec.Template, b.Spec.Template) {
 		t.Errorf("removing credentials leaves traces:\n%s", diff.Diff(a.Spec.Template, b.Spec.Template))

@@ -223,6 +223,7 @@ func (r *SourceEnvironmentReconciler) reconcileIngress(ctx context.Context, s *s
 		Image:             r.opts.IngressImage,
 		NATSURL:           s.nats.URL,
 		Credentials:       se.Spec.Publish.CredentialsSecretRef,
+		CredentialsDigest: credentialsDigest(s.nats.Credentials),
 		Resources:         se.Spec.Ingress.Resources,
 	}
 	switch {

@@ -104,9 +104,12 @@ func TestOutageIsLoggedFromTheFirstFailedAttempt(t *testing.T) {
 	if down, _ := back["down"].(string); down == "" || down == "0s" {
 		t.Errorf("reconnect record = %v, want how long NATS was down", back)
 	}
+	// Counted once the reconnect is logged: the server may take a while to restart on
+	// a busy machine, and the outage is rightly logged until then.
+	atReconnect := len(log.records(t, outageMessage))
 	time.Sleep(3 * every)
-	if after := len(log.records(t, outageMessage)); after > during+1 {
-		t.Errorf("%d outage records after NATS came back, want none (%d before)", after-during, during)
+	if after := len(log.records(t, outageMessage)); after > atReconnect {
+		t.Errorf("%d outage records after NATS came back, want none", after-atReconnect)
 	}
 	if strings.Contains(log.text(), "s3cr3t-pw") {
 		t.Errorf("the log holds the NATS password:\n%s", log.text())

@@ -187,7 +187,17 @@ func (s *Server) Serve(ctx context.Context, addr string, drain time.Duration) er
 
 // ServeListener is Serve on an existing listener.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener, drain time.Duration) error {
-	srv := newHTTPServer(s.Handler())
+	return serveUntil(ctx, newHTTPServer(s.Handler()), ln, drain, s.logs.close)
+}
+
+// ServeMetrics serves the metrics handler on ln until ctx is done.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	return serveUntil(ctx, newHTTPServer(s.MetricsHandler()), ln, 5*time.Second, nil)
+}
+
+// serveUntil serves srv on ln until ctx is done, then shuts it down, waiting up to drain
+// for requests in flight, and calls flush (if any) within the same time.
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration, flush func(context.Context)) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -198,28 +208,13 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, drain time.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
-	s.logs.close(shutdownCtx)
+	if flush != nil {
+		flush(shutdownCtx)
+	}
 	if errors.Is(<-errc, http.ErrServerClosed) || err != nil {
 		return err
 	}
 	return nil
-}
-
-// ServeMetrics serves the metrics handler on ln until ctx is done.
-func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
-	srv := newHTTPServer(s.MetricsHandler())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdownCtx)
-	<-errc // http.ErrServerClosed
-	return err
 }
 
 // newHTTPServer returns an HTTP server for h with bounded reads, writes and headers.

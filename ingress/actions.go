@@ -1,9 +1,11 @@
 package ingress
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -159,4 +161,21 @@ func typeName(v any) string {
 		return "a map"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// plannedAction is one evaluated action of an event, before it is queued.
+type plannedAction struct {
+	mapping string
+	action  config.Action
+	params  map[string]any
+	err     error
+}
+
+// sortActions puts an event's actions, from every mapping that matched it, in the fixed
+// action order (v1alpha1.ActionOrder), keeping mapping and position order among actions
+// of one kind: identify before objects and tenants, trigger last, across mappings.
+func sortActions(actions []plannedAction) {
+	slices.SortStableFunc(actions, func(a, b plannedAction) int {
+		return cmp.Compare(a.action.Kind.Rank(), b.action.Kind.Rank())
+	})
 }

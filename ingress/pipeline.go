@@ -216,23 +216,25 @@ func (s *Server) describe(ctx context.Context, req *request, h http.Header, payl
 	return ev, nil
 }
 
-// plan evaluates the mappings for one event and queues the actions to publish.
+// plan evaluates the mappings for one event and queues the actions to publish, all of
+// the event's actions (across every matching mapping) in the fixed action order.
 func (s *Server) plan(ctx context.Context, req *request, ev *event) {
 	env := req.env
 	vars := &celext.Vars{Body: ev.payload, Headers: req.headers, RawBody: req.raw, Preprocess: ev.preprocess, Vars: env.Vars, Event: ev.normalized}
+	var planned []plannedAction
 	if env.IdentifyUsers && ev.info.Identify {
 		if id, props, ok := events.IdentifyTraits(ev.payload); ok {
 			if ev.info.UserID != "" {
 				id = ev.info.UserID // the same user the event's user_id names
 			}
-			s.queue(req, ev, "identifyUsers", config.Action{Kind: v1alpha1.ActionIdentifyUser}, map[string]any{"id": id, "properties": props}, nil)
+			planned = append(planned, plannedAction{"identifyUsers", config.Action{Kind: v1alpha1.ActionIdentifyUser}, map[string]any{"id": id, "properties": props}, nil})
 		}
 	}
 	for _, m := range env.Mappings(ev.info.Type) {
 		if m.When != nil {
 			ok, err := m.When.EvalBool(ctx, vars)
 			if err != nil {
-				s.queue(req, ev, m.Name, config.Action{}, nil, err)
+				planned = append(planned, plannedAction{m.Name, config.Action{}, nil, err})
 				continue
 			}
 			if !ok {
@@ -242,8 +244,12 @@ func (s *Server) plan(ctx context.Context, req *request, ev *event) {
 		s.stats.matched(env.Key, m.Name)
 		for _, a := range m.Actions {
 			params, err := evalAction(ctx, a, vars)
-			s.queue(req, ev, m.Name, a, params, err)
+			planned = append(planned, plannedAction{m.Name, a, params, err})
 		}
+	}
+	sortActions(planned)
+	for _, p := range planned {
+		s.queue(req, ev, p.mapping, p.action, p.params, p.err)
 	}
 }
 

@@ -25,7 +25,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inlet_ingress_requests_total",
-			Help: "Requests to event endpoints by SourceEnvironment, result (accepted, idempotent, unauthorized, malformed, too_large, not_found, unavailable) and HTTP status.",
+			Help: "Requests to event endpoints by SourceEnvironment (empty for a path no SourceEnvironment is served at), result (accepted, idempotent, unauthorized, malformed, too_large, not_found, rate_limited, unavailable) and HTTP status.",
 		}, []string{"namespace", "source_environment", "result", "code"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inlet_ingress_actions_total",
@@ -62,6 +62,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.logDropped, m.snapshotProblems, m.snapshotBuilt)
 	return m
 }
+
+// unknownEndpoint labels the requests for a path no configured SourceEnvironment
+// serves: empty namespace and name.
+var unknownEndpoint = types.NamespacedName{}
 
 func (m *metrics) observeRequest(key types.NamespacedName, result string, code int, d time.Duration) {
 	m.events.WithLabelValues(key.Namespace, key.Name, result, strconv.Itoa(code)).Inc()

@@ -80,16 +80,21 @@ type event struct {
 func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	start := s.opts.Now()
 	key := types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
-	result, status := s.serveEvent(w, r, key, start)
-	s.metrics.observeRequest(key, result, status, time.Since(start))
+	env := s.snapshot.Load().Lookup(key)
+	result, status := s.serveEvent(w, r, key, env, start)
+	// Metric labels name configured SourceEnvironments only: a request for any other
+	// path is counted under empty labels, so that no one can add series from outside.
+	labels := unknownEndpoint
+	if env != nil {
+		labels = env.Key
+	}
+	s.metrics.observeRequest(labels, result, status, time.Since(start))
 }
 
-func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.NamespacedName, start time.Time) (string, int) {
-	snap := s.snapshot.Load()
-	if snap == nil {
+func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.NamespacedName, env *config.Environment, start time.Time) (string, int) {
+	if s.snapshot.Load() == nil {
 		return s.unavailable(w, "configuration not loaded yet")
 	}
-	env := snap.Lookup(key)
 	if env == nil || (!env.UsesEndpointToken && r.PathValue("token") != "") {
 		return s.answer(w, resultNotFound, http.StatusNotFound, response{Error: fmt.Sprintf("no SourceEnvironment %s is served here", key)})
 	}

@@ -32,6 +32,10 @@ const (
 	// retention, when that is shorter). Log records are not deduplicated
 	// across sender retries; the window only absorbs a client's own resends.
 	LogDuplicateWindow = time.Minute
+	// DefaultLogMaxBytes bounds the size of a log stream whose size is not
+	// set: 1 GiB, the oldest records discarded first, so that logs never take
+	// the storage the actions need.
+	DefaultLogMaxBytes int64 = 1 << 30
 )
 
 // ActionStreamConfig returns the configuration of the stream that holds the
@@ -64,15 +68,16 @@ func ActionStreamConfig(name string, duplicateWindow time.Duration, replicas int
 // LogStreamConfig returns the configuration of the stream that holds event and
 // action log records: it captures [LogStreamSubject] ("inlet.logs.>").
 //
-// Records are kept for retention (zero or less means [DefaultLogRetention]),
-// with the oldest discarded first. The duplicate window is
+// Records are kept for retention (zero or less means [DefaultLogRetention])
+// and up to [DefaultLogMaxBytes] (set MaxBytes on the result for another
+// bound), with the oldest discarded first. The duplicate window is
 // [LogDuplicateWindow], or retention when that is shorter. replicas below 1
 // mean 1.
 func LogStreamConfig(name string, retention time.Duration, replicas int, storage jetstream.StorageType) jetstream.StreamConfig {
 	if retention <= 0 {
 		retention = DefaultLogRetention
 	}
-	return baseStreamConfig(jetstream.StreamConfig{
+	cfg := baseStreamConfig(jetstream.StreamConfig{
 		Name:        name,
 		Description: "inlet event and action logs",
 		Subjects:    []string{LogStreamSubject},
@@ -81,6 +86,8 @@ func LogStreamConfig(name string, retention time.Duration, replicas int, storage
 		Replicas:    replicas,
 		Storage:     storage,
 	})
+	cfg.MaxBytes = DefaultLogMaxBytes
+	return cfg
 }
 
 // baseStreamConfig fills the fields both streams share, with the explicit
@@ -115,16 +122,37 @@ const (
 	StreamUnchanged EnsureResult = "Unchanged"
 )
 
+// EnsureOption changes how [EnsureStream] treats a stream it finds.
+type EnsureOption func(*ensureOptions)
+
+type ensureOptions struct {
+	requireStorage bool
+}
+
+// RequireStorage makes cfg's storage type a requirement: a stream found with
+// another storage type is an error. Without it, EnsureStream keeps the storage
+// type of a stream it finds (cfg's storage is only used to create one).
+func RequireStorage() EnsureOption { return func(o *ensureOptions) { o.requireStorage = true } }
+
 // EnsureStream creates the stream cfg describes, or updates it so that the
 // fields we own (those [ActionStreamConfig] and [LogStreamConfig] set:
 // description, subjects, retention, discard, limits, age, duplicate window,
-// replicas, storage, direct access) match cfg, and says which it did. Fields
-// we do not own, such as metadata or sources set by someone else, are kept.
+// direct access) match cfg, and says which it did. Fields we do not own, such
+// as metadata or sources set by someone else, are kept.
 //
-// The storage type of a stream cannot be changed in place; EnsureStream
-// returns an error saying so rather than deleting the stream. js is usually a
-// [jetstream.JetStream] ([Client.JetStream]).
-func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream.StreamConfig) (EnsureResult, error) {
+// EnsureStream never downgrades a stream it finds: cfg.Replicas is a minimum
+// (a stream with more replicas keeps them; one with fewer is scaled up), a nil
+// cfg.Placement keeps the stream's placement (a non-nil one is applied, which
+// may move the stream; a stream to be both scaled and moved is scaled first
+// and moved by a later EnsureStream, as JetStream does one at a time), and the storage type is kept unless [RequireStorage]
+// is given. The storage type of a stream cannot be changed in place; with
+// RequireStorage, EnsureStream returns an error saying so rather than deleting
+// the stream. js is usually a [jetstream.JetStream] ([Client.JetStream]).
+func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream.StreamConfig, opts ...EnsureOption) (EnsureResult, error) {
+	var o ensureOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s, err := js.Stream(ctx, cfg.Name)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -144,13 +172,27 @@ func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream
 	}
 
 	have := s.CachedInfo().Config
+	if have.Storage != cfg.Storage {
+		if o.requireStorage {
+			return "", fmt.Errorf("update stream %s: storage is %s and cannot be changed to %s in place; delete the stream to recreate it",
+				cfg.Name, have.Storage, cfg.Storage)
+		}
+		cfg.Storage = have.Storage
+	}
 	diff := diffOwned(cfg, have)
 	if len(diff) == 0 {
 		return StreamUnchanged, nil
 	}
-	if have.Storage != cfg.Storage {
-		return "", fmt.Errorf("update stream %s: storage is %s and cannot be changed to %s in place; delete the stream to recreate it",
-			cfg.Name, have.Storage, cfg.Storage)
+	if slices.Contains(diff, "replicas") && slices.Contains(diff, "placement") {
+		// JetStream cannot move and scale a stream in one update: scale it
+		// where it is now, and leave the move to the next EnsureStream, once
+		// the scaling is done.
+		scaled := mergeOwned(have, cfg)
+		scaled.Placement = have.Placement
+		if _, err := js.UpdateStream(ctx, scaled); err != nil {
+			return "", fmt.Errorf("update stream %s (%v): %w", cfg.Name, diff, err)
+		}
+		return StreamUpdated, nil
 	}
 	if _, err := js.UpdateStream(ctx, mergeOwned(have, cfg)); err != nil {
 		return "", fmt.Errorf("update stream %s (%v): %w", cfg.Name, diff, err)
@@ -160,7 +202,8 @@ func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream
 
 // diffOwned returns the names of the owned fields whose values differ between
 // want and have, in a fixed order; nil when they all match. Subjects compare
-// as sets.
+// as sets. Replicas differ only when want asks for more than have has, and
+// placement only when want sets one.
 func diffOwned(want, have jetstream.StreamConfig) []string {
 	var diff []string
 	check := func(name string, equal bool) {
@@ -178,13 +221,15 @@ func diffOwned(want, have jetstream.StreamConfig) []string {
 	check("maxBytes", want.MaxBytes == have.MaxBytes)
 	check("maxMsgsPerSubject", want.MaxMsgsPerSubject == have.MaxMsgsPerSubject)
 	check("maxMsgSize", want.MaxMsgSize == have.MaxMsgSize)
-	check("replicas", max(want.Replicas, 1) == max(have.Replicas, 1))
+	check("replicas", max(want.Replicas, 1) <= max(have.Replicas, 1))
+	check("placement", want.Placement == nil || samePlacement(want.Placement, have.Placement))
 	check("storage", want.Storage == have.Storage)
 	check("allowDirect", want.AllowDirect == have.AllowDirect)
 	return diff
 }
 
-// mergeOwned returns have with the owned fields taken from want.
+// mergeOwned returns have with the owned fields taken from want, except that
+// replicas are never lowered and a nil placement keeps have's.
 func mergeOwned(have, want jetstream.StreamConfig) jetstream.StreamConfig {
 	out := have
 	out.Description = want.Description
@@ -197,10 +242,28 @@ func mergeOwned(have, want jetstream.StreamConfig) jetstream.StreamConfig {
 	out.MaxBytes = want.MaxBytes
 	out.MaxMsgsPerSubject = want.MaxMsgsPerSubject
 	out.MaxMsgSize = want.MaxMsgSize
-	out.Replicas = want.Replicas
+	out.Replicas = max(want.Replicas, have.Replicas, 1)
+	if want.Placement != nil {
+		p := *want.Placement
+		p.Tags = slices.Clone(p.Tags)
+		out.Placement = &p
+	}
 	out.Storage = want.Storage
 	out.AllowDirect = want.AllowDirect
 	return out
+}
+
+// samePlacement reports whether two placements ask for the same cluster and
+// tags; no placement equals an empty one.
+func samePlacement(a, b *jetstream.Placement) bool {
+	var zero jetstream.Placement
+	if a == nil {
+		a = &zero
+	}
+	if b == nil {
+		b = &zero
+	}
+	return a.Cluster == b.Cluster && sameSet(a.Tags, b.Tags)
 }
 
 func sameSet(a, b []string) bool {

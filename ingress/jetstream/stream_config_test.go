@@ -80,7 +80,7 @@ func TestLogStreamConfig(t *testing.T) {
 			MaxAge:            retention,
 			Duplicates:        window,
 			MaxMsgs:           -1,
-			MaxBytes:          -1,
+			MaxBytes:          DefaultLogMaxBytes,
 			MaxMsgsPerSubject: -1,
 			MaxMsgSize:        -1,
 			Replicas:          replicas,
@@ -118,9 +118,9 @@ func TestLogStreamConfig(t *testing.T) {
 }
 
 func TestDiffOwned(t *testing.T) {
-	want := ActionStreamConfig("A", time.Hour, 1, jetstream.FileStorage)
 	tests := map[string]struct {
 		have func(c *jetstream.StreamConfig)
+		want func(c *jetstream.StreamConfig) // changes to the wanted configuration; none when nil
 		diff []string
 	}{
 		"equal":                               {have: func(*jetstream.StreamConfig) {}},
@@ -130,11 +130,27 @@ func TestDiffOwned(t *testing.T) {
 			c.MaxConsumers = 10
 			c.DenyDelete = true
 		}},
-		"replicas 0 reads as 1": {have: func(c *jetstream.StreamConfig) { c.Replicas = 0 }},
-		"window":                {have: func(c *jetstream.StreamConfig) { c.Duplicates = 2 * time.Minute }, diff: []string{"duplicates"}},
-		"subjects":              {have: func(c *jetstream.StreamConfig) { c.Subjects = []string{"other.>"} }, diff: []string{"subjects"}},
-		"extra subject":         {have: func(c *jetstream.StreamConfig) { c.Subjects = append(c.Subjects, "x") }, diff: []string{"subjects"}},
-		"storage and replicas":  {have: func(c *jetstream.StreamConfig) { c.Storage = jetstream.MemoryStorage; c.Replicas = 3 }, diff: []string{"replicas", "storage"}},
+		"replicas 0 reads as 1":  {have: func(c *jetstream.StreamConfig) { c.Replicas = 0 }},
+		"window":                 {have: func(c *jetstream.StreamConfig) { c.Duplicates = 2 * time.Minute }, diff: []string{"duplicates"}},
+		"subjects":               {have: func(c *jetstream.StreamConfig) { c.Subjects = []string{"other.>"} }, diff: []string{"subjects"}},
+		"extra subject":          {have: func(c *jetstream.StreamConfig) { c.Subjects = append(c.Subjects, "x") }, diff: []string{"subjects"}},
+		"storage":                {have: func(c *jetstream.StreamConfig) { c.Storage = jetstream.MemoryStorage }, diff: []string{"storage"}},
+		"more replicas are kept": {have: func(c *jetstream.StreamConfig) { c.Replicas = 3 }},
+		"fewer replicas":         {have: func(c *jetstream.StreamConfig) { c.Replicas = 0 }, want: func(c *jetstream.StreamConfig) { c.Replicas = 3 }, diff: []string{"replicas"}},
+		"placement unset keeps":  {have: func(c *jetstream.StreamConfig) { c.Placement = &jetstream.Placement{Tags: []string{"ssd"}} }},
+		"placement tags in another order": {
+			have: func(c *jetstream.StreamConfig) {
+				c.Placement = &jetstream.Placement{Cluster: "c", Tags: []string{"b", "a"}}
+			},
+			want: func(c *jetstream.StreamConfig) {
+				c.Placement = &jetstream.Placement{Cluster: "c", Tags: []string{"a", "b"}}
+			},
+		},
+		"placement": {
+			have: func(c *jetstream.StreamConfig) { c.Placement = &jetstream.Placement{Cluster: "east"} },
+			want: func(c *jetstream.StreamConfig) { c.Placement = &jetstream.Placement{Cluster: "west"} },
+			diff: []string{"placement"},
+		},
 		"limits": {have: func(c *jetstream.StreamConfig) {
 			c.MaxMsgs = 10
 			c.MaxBytes = 10
@@ -150,8 +166,11 @@ func TestDiffOwned(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			have := want
-			have.Subjects = slices.Clone(want.Subjects)
+			want := ActionStreamConfig("A", time.Hour, 1, jetstream.FileStorage)
+			if tc.want != nil {
+				tc.want(&want)
+			}
+			have := ActionStreamConfig("A", time.Hour, 1, jetstream.FileStorage)
 			tc.have(&have)
 			if got := diffOwned(want, have); !slices.Equal(got, tc.diff) {
 				t.Errorf("diffOwned = %v, want %v", got, tc.diff)
@@ -162,6 +181,12 @@ func TestDiffOwned(t *testing.T) {
 			}
 			if !reflect.DeepEqual(merged.Metadata, have.Metadata) || merged.MaxConsumers != have.MaxConsumers || merged.DenyDelete != have.DenyDelete {
 				t.Errorf("mergeOwned lost fields we do not own: %+v", merged)
+			}
+			if merged.Replicas < have.Replicas {
+				t.Errorf("mergeOwned lowered replicas from %d to %d", have.Replicas, merged.Replicas)
+			}
+			if want.Placement == nil && !reflect.DeepEqual(merged.Placement, have.Placement) {
+				t.Errorf("mergeOwned changed placement %+v to %+v although none was asked", have.Placement, merged.Placement)
 			}
 		})
 	}

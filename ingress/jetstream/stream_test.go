@@ -92,10 +92,24 @@ func TestEnsureStream(t *testing.T) {
 		})
 	}
 
+	t.Run("storage is kept unless required", func(t *testing.T) {
+		cfg := inletjs.ActionStreamConfig("MEM", 24*time.Hour, 1, jetstream.FileStorage)
+		if got, err := inletjs.EnsureStream(ctx, js, cfg); err != nil || got != inletjs.StreamUpdated {
+			t.Fatalf("EnsureStream with another storage = %s, %v; want %s", got, err, inletjs.StreamUpdated)
+		}
+		s, err := js.Stream(ctx, "MEM")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if have := s.CachedInfo().Config; have.Storage != jetstream.MemoryStorage || have.Duplicates != 24*time.Hour {
+			t.Errorf("stream has storage %s and window %s, want memory kept and 24h", have.Storage, have.Duplicates)
+		}
+	})
+
 	t.Run("storage cannot change", func(t *testing.T) {
-		_, err := inletjs.EnsureStream(ctx, js, inletjs.ActionStreamConfig("MEM", 24*time.Hour, 1, jetstream.FileStorage))
+		_, err := inletjs.EnsureStream(ctx, js, inletjs.ActionStreamConfig("MEM", 24*time.Hour, 1, jetstream.FileStorage), inletjs.RequireStorage())
 		if err == nil || !strings.Contains(err.Error(), "storage") {
-			t.Errorf("EnsureStream with another storage: err = %v, want a storage error", err)
+			t.Errorf("EnsureStream with another storage required: err = %v, want a storage error", err)
 		}
 	})
 

@@ -5,10 +5,15 @@
 package natstest
 
 import (
+	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
@@ -82,4 +87,120 @@ func Outage(t testing.TB, s *server.Server) (restart func() *server.Server) {
 func Restart(t testing.TB, s *server.Server) *server.Server {
 	t.Helper()
 	return Outage(t, s)()
+}
+
+// Cluster is a JetStream cluster of servers on loopback, for tests that need
+// replicated (R3) streams.
+type Cluster struct {
+	// Servers are the cluster's servers, in the order they were started.
+	Servers []*server.Server
+	name    string
+	ports   []int // route ports, by server
+	dirs    []string
+}
+
+// StartCluster runs n JetStream servers clustered on loopback, each with a
+// store in a temporary directory of t, and waits until they have elected a
+// JetStream meta leader. The servers are shut down when the test ends.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	c := &Cluster{name: "inlet-test", ports: make([]int, n), dirs: make([]string, n)}
+	for i := range n {
+		c.ports[i] = freePort(t)
+		c.dirs[i] = t.TempDir()
+	}
+	c.Servers = make([]*server.Server, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { c.Servers[i], errs[i] = c.start(t, i) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitForLeader(t)
+	return c
+}
+
+// URL returns the client URLs of every server, comma-separated, as a NATS
+// client takes them.
+func (c *Cluster) URL() string {
+	urls := make([]string, 0, len(c.Servers))
+	for _, s := range c.Servers {
+		urls = append(urls, s.ClientURL())
+	}
+	return strings.Join(urls, ",")
+}
+
+// WaitForLeader waits up to 30s until the cluster has a JetStream meta
+// leader and every running server is current with it.
+func (c *Cluster) WaitForLeader(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		leader, current := false, true
+		for _, s := range c.Servers {
+			if s == nil || !s.Running() {
+				continue
+			}
+			leader = leader || s.JetStreamIsLeader()
+			current = current && s.JetStreamIsCurrent()
+		}
+		if leader && current {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("nats cluster elected no JetStream leader within 30s")
+}
+
+// start runs server i of the cluster on a free client port, its route port
+// and its store, with routes to every other server.
+func (c *Cluster) start(t testing.TB, i int) (*server.Server, error) {
+	routes := make([]*url.URL, 0, len(c.ports)-1)
+	for j, p := range c.ports {
+		if j != i {
+			routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p))})
+		}
+	}
+	opts := &server.Options{
+		ServerName: fmt.Sprintf("%s-%d", c.name, i),
+		Host:       "127.0.0.1",
+		Port:       -1,
+		NoLog:      true,
+		NoSigs:     true,
+		JetStream:  true,
+		StoreDir:   c.dirs[i],
+		Cluster: server.ClusterOpts{
+			Name: c.name,
+			Host: "127.0.0.1",
+			Port: c.ports[i],
+		},
+		Routes: routes,
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start nats server %d: %w", i, err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		Stop(s)
+		return nil, fmt.Errorf("nats server %d not ready for connections after 10s", i)
+	}
+	t.Cleanup(func() { Stop(s) })
+	return s, nil
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
 }

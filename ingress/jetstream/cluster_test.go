@@ -1,0 +1,103 @@
+package jetstream_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	inletjs "inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/jetstream/natstest"
+)
+
+// TestEnsureStreamClusterNeverDowngrades runs EnsureStream as inlet dev and the
+// operator do by default (R1, file storage) against streams an operator of a
+// three-server cluster created beforehand, and checks that nothing is taken
+// from them: R3 stays R3, memory stays memory, placement stays.
+func TestEnsureStreamClusterNeverDowngrades(t *testing.T) {
+	cl := natstest.StartCluster(t, 3)
+	c := connect(t, cl.URL())
+	js := c.JetStream()
+	ctx := ctxT(t, 60*time.Second)
+
+	r3 := inletjs.ActionStreamConfig(inletjs.DefaultActionStream, 24*time.Hour, 3, jetstream.FileStorage)
+	r3.Placement = &jetstream.Placement{Cluster: "inlet-test"}
+	if _, err := js.CreateStream(ctx, r3); err != nil {
+		t.Fatalf("create R3 stream: %v", err)
+	}
+	logs := inletjs.LogStreamConfig(inletjs.DefaultLogStream, time.Hour, 3, jetstream.MemoryStorage)
+	logs.MaxBytes = -1
+	if _, err := js.CreateStream(ctx, logs); err != nil {
+		t.Fatalf("create R3 log stream: %v", err)
+	}
+
+	if got := ensure(t, c, inletjs.ActionStreamConfig(inletjs.DefaultActionStream, 24*time.Hour, 1, jetstream.FileStorage)); got != inletjs.StreamUnchanged {
+		t.Errorf("EnsureStream(R1 default) of an R3 action stream = %s, want %s", got, inletjs.StreamUnchanged)
+	}
+	// The log stream gets its size bound, and keeps its replicas and storage.
+	if got := ensure(t, c, inletjs.LogStreamConfig(inletjs.DefaultLogStream, time.Hour, 1, jetstream.FileStorage)); got != inletjs.StreamUpdated {
+		t.Errorf("EnsureStream(R1 default) of an unbounded R3 log stream = %s, want %s", got, inletjs.StreamUpdated)
+	}
+	want := map[string]struct {
+		replicas int
+		storage  jetstream.StorageType
+		maxBytes int64
+	}{
+		inletjs.DefaultActionStream: {3, jetstream.FileStorage, -1},
+		inletjs.DefaultLogStream:    {3, jetstream.MemoryStorage, inletjs.DefaultLogMaxBytes},
+	}
+	for name, w := range want {
+		info := streamInfo(t, js, name)
+		if info.Config.Replicas != w.replicas || info.Config.Storage != w.storage || info.Config.MaxBytes != w.maxBytes {
+			t.Errorf("stream %s is R%d, %s, max bytes %d; want R%d, %s, %d",
+				name, info.Config.Replicas, info.Config.Storage, info.Config.MaxBytes, w.replicas, w.storage, w.maxBytes)
+		}
+		if name == inletjs.DefaultActionStream && (info.Config.Placement == nil || info.Config.Placement.Cluster != "inlet-test") {
+			t.Errorf("stream %s placement = %+v, want cluster inlet-test kept", name, info.Config.Placement)
+		}
+	}
+}
+
+// TestEnsureStreamClusterScalesUp checks that an explicit request for more
+// replicas and a placement are applied in place.
+func TestEnsureStreamClusterScalesUp(t *testing.T) {
+	cl := natstest.StartCluster(t, 3)
+	c := connect(t, cl.URL())
+	js := c.JetStream()
+
+	ensure(t, c, inletjs.ActionStreamConfig("ACTIONS", time.Hour, 1, jetstream.FileStorage))
+	if info := streamInfo(t, js, "ACTIONS"); info.Config.Replicas != 1 {
+		t.Fatalf("new stream is R%d, want R1", info.Config.Replicas)
+	}
+	cfg := inletjs.ActionStreamConfig("ACTIONS", time.Hour, 3, jetstream.FileStorage)
+	cfg.Placement = &jetstream.Placement{Cluster: "inlet-test"}
+	if got := ensure(t, c, cfg); got != inletjs.StreamUpdated {
+		t.Errorf("EnsureStream(R3) of an R1 stream = %s, want %s", got, inletjs.StreamUpdated)
+	}
+	// Scaled first; the move follows once the scaling is done, as the
+	// operator's next reconcile does it.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := inletjs.EnsureStream(ctxT(t, 10*time.Second), js, cfg)
+		if err == nil && res == inletjs.StreamUnchanged {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("EnsureStream(R3, placement) = %s, %v after 20s, want %s", res, err, inletjs.StreamUnchanged)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	info := streamInfo(t, js, "ACTIONS")
+	if info.Config.Replicas != 3 || info.Config.Placement == nil || info.Config.Placement.Cluster != "inlet-test" {
+		t.Errorf("stream is R%d with placement %+v, want R3 in cluster inlet-test", info.Config.Replicas, info.Config.Placement)
+	}
+}
+
+func streamInfo(t testing.TB, js jetstream.JetStream, name string) *jetstream.StreamInfo {
+	t.Helper()
+	s, err := js.Stream(ctxT(t, 10*time.Second), name)
+	if err != nil {
+		t.Fatalf("get stream %s: %v", name, err)
+	}
+	return s.CachedInfo()
+}

@@ -4,14 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/celext"
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/events"
 )
 
 // ActionMessage is what is published for every action, as JSON, on
@@ -61,8 +60,8 @@ type MessageEvent struct {
 	ReceivedAt time.Time `json:"receivedAt"`
 }
 
-// idFields are the action fields that must evaluate to an id: a string, or an integral
-// number, which is written without exponent.
+// idFields are the action fields that must evaluate to an id, by the rule every source
+// type shares (events.ID): a string, or an integer, which is written without exponent.
 var idFields = map[string]bool{
 	"id": true, "userId": true, "objectId": true, "tenant": true, "actor": true, "cancellationKey": true,
 }
@@ -80,7 +79,7 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 		}
 		switch {
 		case idFields[f.Name]:
-			id, ok := idString(v)
+			id, ok := events.ID(v)
 			if !ok {
 				return nil, fmt.Errorf("%s: must be a string or an integer, got %s", f.Program.Field(), typeName(v))
 			}
@@ -97,7 +96,7 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 				return nil, fmt.Errorf("%s: %d recipients; a trigger may have at most %d, so it was not published", f.Program.Field(), len(list), v1alpha1.MaxRecipients)
 			}
 			for i, r := range list {
-				if id, ok := idString(r); ok {
+				if id, ok := events.ID(r); ok {
 					list[i] = id
 				} else if _, isMap := r.(map[string]any); !isMap {
 					return nil, fmt.Errorf("%s[%d]: a recipient is a user id or an object, got %s", f.Program.Field(), i, typeName(r))
@@ -114,35 +113,13 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 	return params, nil
 }
 
-// idString turns a string or an integral number into an id.
-func idString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case int64:
-		return strconv.FormatInt(x, 10), true
-	case uint64:
-		return strconv.FormatUint(x, 10), true
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return strconv.FormatInt(int64(x), 10), true
-		}
-	}
-	return "", false
-}
-
-// keyOf turns an idempotency key expression's result into a key, dropping it (and
-// saying so) when it is not usable: empty, not a string or integer, or longer than
-// 255 characters.
+// keyOf turns an http source's idempotency key expression's result into a key, by the
+// rule every source type shares (events.Key): a failed expression drops the key too.
 func keyOf(v any, err error) (key string, dropped bool) {
-	if err != nil || v == nil {
-		return "", err != nil
-	}
-	k, ok := idString(v)
-	if !ok || k == "" || len(k) > 255 {
+	if err != nil {
 		return "", true
 	}
-	return k, false
+	return events.Key(v)
 }
 
 func typeName(v any) string {

@@ -212,7 +212,7 @@ func (s *Server) describe(ctx context.Context, req *request, h http.Header, payl
 		}
 		if p.UserID != nil {
 			if id, err := p.UserID.EvalNative(ctx, vars); err == nil {
-				ev.info.UserID, _ = idString(id)
+				ev.info.UserID, _ = events.ID(id)
 			}
 		}
 		ev.info.Data = payload

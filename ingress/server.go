@@ -79,6 +79,9 @@ type Server struct {
 	logs     *logWriter
 	mux      *http.ServeMux
 	gatherer prometheus.Gatherer
+	// closing makes every answer close its connection, so that senders stop reusing
+	// keep-alive connections to an instance that is about to stop (see CloseKeepAlives).
+	closing atomic.Bool
 }
 
 // NewServer returns a server with no configuration yet: it answers 503 to events and is
@@ -137,7 +140,20 @@ func (s *Server) Snapshot() *config.Snapshot { return s.snapshot.Load() }
 
 // Handler returns the HTTP handler serving events, /healthz and /readyz: what the
 // public port serves. It does not serve /metrics.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.closing.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// CloseKeepAlives makes every later answer close its connection. An instance about to
+// stop calls it when its shutdown delay begins: senders then open new connections,
+// which go to the instances that stay, instead of reusing one that the shutdown would
+// close under a request (a connection reset the sender would see).
+func (s *Server) CloseKeepAlives() { s.closing.Store(true) }
 
 // MetricsHandler returns the HTTP handler serving GET /metrics, and 404 for any other
 // path.

@@ -208,6 +208,7 @@ func (l *liveIngress) waitForStop(ctx context.Context, delay time.Duration, bg *
 	select {
 	case <-ctx.Done():
 		l.log.Info("shutting down", "delay", delay.String())
+		l.server.CloseKeepAlives()
 		time.Sleep(delay)
 	case err := <-bg.watchErr:
 		bg.watchErr <- cmpErr(err, errors.New("watch stopped"))

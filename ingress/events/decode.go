@@ -101,7 +101,8 @@ var emptyBuffer bytes.Buffer
 //     blank lines are ignored.
 //
 // Each payload is a map[string]any whose values are plain Go JSON values:
-// map[string]any, []any, string, float64, bool and nil. A body with more than limit
+// map[string]any, []any, string, float64, bool and nil, and int64 and uint64 for
+// integers that a float64 cannot hold exactly (see [Number]). A body with more than limit
 // payloads is refused; a limit below 1 means DefaultLimit. The content type is only
 // used to recognise NDJSON: any other body is read as JSON, whatever its label.
 //
@@ -111,6 +112,14 @@ var emptyBuffer bytes.Buffer
 // refused because JSON parsers disagree on which of them wins, so a payload with
 // duplicates can mean one thing to the sender that signed it and another to inlet.
 func Decode(contentType string, body []byte, limit int) ([]any, error) {
+	out, err := decode(contentType, body, limit)
+	if err == nil && mayHoldLargeInteger(body) {
+		return decodeExact(body)
+	}
+	return out, err
+}
+
+func decode(contentType string, body []byte, limit int) ([]any, error) {
 	if limit < 1 {
 		limit = DefaultLimit
 	}
@@ -383,4 +392,125 @@ var ndjsonTypes = [...]string{
 	"application/x-jsonl",
 	"application/jsonlines",
 	"application/x-jsonlines",
+}
+
+// mayHoldLargeInteger reports whether body holds a run of 16 or more digits, the only
+// way to write an integer above 2^53 (9007199254740992) without an exponent. Bodies
+// without one, nearly all, are decoded once, with every number a float64.
+func mayHoldLargeInteger(body []byte) bool {
+	run := 0
+	for _, c := range body {
+		if c >= '0' && c <= '9' {
+			if run++; run >= 16 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// decodeExact decodes a body that decode accepted again, value by value, so that every
+// number goes through [Number]: one object, a batch (an array of objects), or NDJSON.
+func decodeExact(body []byte) ([]any, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	var out []any
+	for dec.PeekKind() != 0 {
+		v, err := exactValue(dec)
+		if err != nil {
+			return nil, jsonError(err, body, true)
+		}
+		if list, ok := v.([]any); ok && out == nil {
+			return list, nil // a batch
+		}
+		out = append(out, v)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, jsonError(err, body, true)
+	}
+	return out, nil
+}
+
+// exactValue reads one JSON value as the plain Go values decode builds, with every
+// number read by Number.
+func exactValue(dec *jsontext.Decoder) (any, error) {
+	switch dec.PeekKind() {
+	case '{':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		m := make(map[string]any)
+		for dec.PeekKind() != '}' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			name := tok.String() // before the next read voids tok
+			v, err := exactValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			m[name] = v
+		}
+		_, err := dec.ReadToken()
+		return m, err
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		list := []any{}
+		for dec.PeekKind() != ']' {
+			v, err := exactValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		_, err := dec.ReadToken()
+		return list, err
+	case '0':
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		return Number(string(raw))
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case 'n':
+		return nil, nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	}
+	return tok.String(), nil
+}
+
+// Number converts a JSON number literal to the Go value inlet holds it as, the same
+// for every source type and carried exactly through CEL (int, uint or double) into
+// the action's JSON:
+//
+//   - an integer (no fraction, no exponent) above 2^53 in magnitude that fits int64 is
+//     an int64, and a larger positive one that fits uint64 a uint64, so that
+//     12345678901234567890 stays 12345678901234567890;
+//   - every other number is a float64, as encoding/json gives it: 42 is 42.0, and an
+//     integer too large for uint64 is rounded.
+//
+// Keeping the integers a float64 holds exactly as float64 keeps CEL's arithmetic the
+// same for all the numbers senders usually send (body.amount / 100 is a division of
+// doubles).
+func Number(lit string) (any, error) {
+	if !strings.ContainsAny(lit, ".eE") {
+		if i, err := strconv.ParseInt(lit, 10, 64); err == nil {
+			if i > maxExactFloat || i < -maxExactFloat {
+				return i, nil
+			}
+		} else if u, err := strconv.ParseUint(lit, 10, 64); err == nil {
+			return u, nil
+		}
+	}
+	return strconv.ParseFloat(lit, 64)
 }

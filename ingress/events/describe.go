@@ -4,16 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"inlet.dev/inlet/api/v1alpha1"
 )
-
-// MaxKeyLength is the longest idempotency key kept, in characters. A longer key is
-// dropped and the event processed without idempotency.
-const MaxKeyLength = 255
 
 // ErrUnsupportedSourceType is returned by Describe for the http source type, whose
 // event type, key and user id come from its CEL expressions, and for unknown types.
@@ -27,9 +21,9 @@ type Info struct {
 	// IdempotencyKey identifies the event across deliveries; "" when there is none or
 	// it was dropped.
 	IdempotencyKey string
-	// KeyDropped says a key was present but invalid (empty, longer than MaxKeyLength
-	// characters, or neither a string nor a number) and was dropped: the event is
-	// processed without idempotency.
+	// KeyDropped says a key was present but invalid by the rule of [Key] (empty,
+	// longer than MaxKeyLength characters, or neither a string nor an integer) and was
+	// dropped: the event is processed without idempotency.
 	KeyDropped bool
 	// UserID is the id of the user the event is about; "" when there is none.
 	UserID string
@@ -194,21 +188,14 @@ func eventType(payload map[string]any, field string) (string, error) {
 	return s, nil
 }
 
-// setKey reads the idempotency key at body.<field>. It reports whether the field was
-// present (and not null), whether or not the key was kept.
+// setKey reads the idempotency key at body.<field>, with the rule of [Key]. It reports
+// whether the field was present (and not null), whether or not the key was kept.
 func (i *Info) setKey(payload map[string]any, field string) bool {
 	v := payload[field]
 	if v == nil {
 		return false
 	}
-	switch v := v.(type) {
-	case string:
-		i.keepKey(v)
-	case float64:
-		i.keepKey(formatNumber(v))
-	default:
-		i.KeyDropped = true
-	}
+	i.IdempotencyKey, i.KeyDropped = Key(v)
 	return true
 }
 
@@ -232,15 +219,7 @@ func (i *Info) setHeaderKey(h http.Header, canonical, lower, canonical2, lower2 
 		i.KeyDropped = true
 		return
 	}
-	i.keepKey(vs[0])
-}
-
-func (i *Info) keepKey(k string) {
-	if k == "" || len(k) > MaxKeyLength && utf8.RuneCountInString(k) > MaxKeyLength {
-		i.KeyDropped = true
-		return
-	}
-	i.IdempotencyKey = k
+	i.IdempotencyKey, i.KeyDropped = Key(vs[0])
 }
 
 // firstID returns the first of the fields that holds an id.
@@ -253,24 +232,10 @@ func firstID(m map[string]any, fields ...string) string {
 	return ""
 }
 
-// id returns a string, or a number written without exponent; "" for anything else.
+// id returns the id v holds by the rule of [ID]; "" when it holds none.
 func id(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case float64:
-		return formatNumber(v)
-	}
-	return ""
-}
-
-// formatNumber writes a JSON number without exponent: 1e21 is
-// "1000000000000000000000", 12.5 is "12.5".
-func formatNumber(f float64) string {
-	if f >= -1<<53 && f <= 1<<53 && f == float64(int64(f)) {
-		return strconv.FormatInt(int64(f), 10)
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	s, _ := ID(v)
+	return s
 }
 
 // object returns m[field] when it is an object, else nil.
@@ -283,7 +248,7 @@ func typeName(v any) string {
 	switch v.(type) {
 	case string:
 		return "a string"
-	case float64:
+	case float64, int64, uint64:
 		return "a number"
 	case bool:
 		return "a boolean"

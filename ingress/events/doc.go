@@ -18,13 +18,16 @@
 // refused because JSON parsers disagree on which value wins: the sender that signed
 // the body and inlet could otherwise read different events from the same bytes.
 //
-// A JSON number is a double (float64), so integers beyond 2^53 lose precision:
-// senders use strings for such ids.
+// A JSON number is a double (float64), except an integer beyond 2^53 in magnitude
+// that fits int64 or uint64, which is kept exact as one ([Number]): a 64-bit id such as
+// 12345678901234567890 keeps every digit through CEL into the actions.
 //
 // # Event type, idempotency key, user id and data
 //
-// [Describe] reads them at these places, by Source type (body is the payload; a key
-// or user id may be a string or a number, which is written without exponent):
+// [Describe] reads them at these places, by Source type (body is the payload). A key or
+// user id may be a string or an integer, which is written in decimal ([ID]); a key
+// must have at most 255 characters, not bytes ([Key]). The same rule applies to the
+// http source type's idempotencyKey and userId expressions:
 //
 //	stripe        type      body.type
 //	              key       body.id

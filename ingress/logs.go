@@ -5,15 +5,20 @@ import (
 	"context"
 	stdjson "encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-logr/logr"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
+	"k8s.io/apimachinery/pkg/types"
 
+	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/ratelimit"
 )
 
 // Action statuses in the action log.
@@ -48,6 +53,12 @@ type EventRecord struct {
 	Error             string            `json:"error,omitempty"`
 	Size              int               `json:"size"`
 	Headers           map[string]string `json:"headers,omitempty"`
+	// HeadersTruncated says some headers were left out or cut short: a refused
+	// request's headers are kept to refusedHeaderBytes.
+	HeadersTruncated bool `json:"headersTruncated,omitzero"`
+	// PayloadOmitted says the payload was left out because the record would not fit in
+	// one NATS message; Size is still the size received.
+	PayloadOmitted bool `json:"payloadOmitted,omitzero"`
 	// ActionLog holds what became of each action the event produced.
 	ActionLog []ActionRecord `json:"actionLog,omitempty"`
 	// Payload is the event exactly as received (for a batch, the element).
@@ -72,25 +83,58 @@ type ActionRecord struct {
 	Error             string    `json:"error,omitempty"`
 }
 
-// sensitiveHeaderParts mark headers whose values never reach the event log.
+// sensitiveHeaderParts mark headers whose values never reach the event log, whatever
+// the configuration: names that say they carry credentials.
 var sensitiveHeaderParts = []string{"signature", "secret", "token", "auth", "cookie", "api-key", "apikey", "password", "credential"}
 
+// refusedHeaderBytes bounds the headers (names and values) stored with a refused
+// request: whoever sends it, it cannot make a record larger than this and a little.
+const refusedHeaderBytes = 4 << 10
+
+const redacted = "[redacted]"
+
 // redactHeaders copies the headers for the event log, replacing the value of every
-// header that may carry a secret, a signature or credentials.
-func redactHeaders(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
-	for name, values := range h {
+// header that the SourceEnvironment's verification reads, that carries one of its
+// secrets, or whose name says it may carry credentials. With limit > 0 the names and
+// values kept take at most limit bytes, in name order, and truncated reports that
+// some were cut.
+func redactHeaders(h http.Header, red *config.Redaction, limit int) (out map[string]string, truncated bool) {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	out = make(map[string]string, len(h))
+	left := limit
+	for _, name := range names {
 		lower := strings.ToLower(name)
-		value := strings.Join(values, ", ")
-		for _, part := range sensitiveHeaderParts {
-			if strings.Contains(lower, part) {
-				value = "[redacted]"
+		value := strings.Join(h[name], ", ")
+		if sensitiveName(lower) || red.Header(lower, value) {
+			value = redacted
+		}
+		if limit > 0 {
+			if left < len(lower) {
+				truncated = true
 				break
 			}
+			left -= len(lower)
+			if len(value) > left {
+				value, truncated = strings.ToValidUTF8(value[:left], ""), true
+			}
+			left -= len(value)
 		}
 		out[lower] = value
 	}
-	return out
+	return out, truncated
+}
+
+func sensitiveName(lower string) bool {
+	for _, part := range sensitiveHeaderParts {
+		if strings.Contains(lower, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // logBatch builds the log messages of one request. It runs on the log writer's
@@ -99,6 +143,10 @@ type logBatch func() []jetstream.Message
 
 // logWriter writes event and action logs to JetStream in the background, so that the
 // log never delays an answer. When the queue is full, records are dropped and counted.
+//
+// Refused requests are logged within a budget: refusedLimit per SourceEnvironment, and
+// one such budget shared by every request for an unknown endpoint (logged to the pod's
+// log only), so that anonymous traffic cannot fill the log stream.
 type logWriter struct {
 	pub     Publisher
 	log     logr.Logger
@@ -106,10 +154,22 @@ type logWriter struct {
 	queue   chan logBatch
 	done    chan struct{}
 	once    sync.Once
+	// maxRecord is the largest record that fits in one NATS message.
+	maxRecord    int
+	refusedLimit ratelimit.Limit
+	refused      ratelimit.Set[types.NamespacedName]
+	unknown      *ratelimit.Bucket
 }
 
-func newLogWriter(pub Publisher, log logr.Logger, m *metrics) *logWriter {
-	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, 4096), done: make(chan struct{})}
+// defaultMaxRecord is NATS's default max_payload, for publishers that do not say.
+const defaultMaxRecord = 1 << 20
+
+func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.Limit, now time.Time) *logWriter {
+	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, 4096), done: make(chan struct{}),
+		maxRecord: defaultMaxRecord, refusedLimit: refused, unknown: ratelimit.NewBucket(refused, now)}
+	if c, ok := pub.(interface{ Conn() *nats.Conn }); ok && c.Conn() != nil && c.Conn().MaxPayload() > 0 {
+		w.maxRecord = int(c.Conn().MaxPayload())
+	}
 	go w.run()
 	return w
 }
@@ -186,29 +246,50 @@ func baseRecord(req *request, id string) EventRecord {
 	}
 }
 
-// rejected logs a request that was refused before its events were known, without its
-// payload: an unverified body is not worth keeping.
-func (w *logWriter) rejected(req *request, h http.Header, reason string) {
-	rec := baseRecord(req, nuid.Next())
-	rec.Status, rec.Error = resultUnauthorized, reason
-	if strings.HasPrefix(reason, "verification failed") {
-		rec.Verified = false
-	} else {
-		rec.Status, rec.Verified = resultMalformed, true
+// rejected logs a request that was refused (status unauthorized, malformed or
+// too_large) before its events were known: without its payload, an unverified body is
+// not worth keeping, with its headers cut to refusedHeaderBytes, and within the
+// SourceEnvironment's budget of refused records.
+func (w *logWriter) rejected(req *request, h http.Header, status, reason string) {
+	if ok, _ := w.refused.Allow(req.env.Key, w.refusedLimit, req.received); !ok {
+		w.metrics.refusedNotLogged.Inc()
+		return
 	}
-	rec.Headers = redactHeaders(h)
+	rec := baseRecord(req, nuid.Next())
+	rec.Status, rec.Error = status, reason
+	rec.Verified = status == resultMalformed // malformed is found after verification
+	rec.Headers, rec.HeadersTruncated = redactHeaders(h, req.env.Redaction, refusedHeaderBytes)
 	w.enqueue(func() []jetstream.Message {
-		return []jetstream.Message{eventMessage(req.env.Key.Namespace, req.env.Key.Name, &rec, nil)}
+		return []jetstream.Message{eventMessage(req.env.Key.Namespace, req.env.Key.Name, &rec, nil, w.maxRecord)}
 	})
+}
+
+// unknownEndpoint logs a request for a path no SourceEnvironment is served at, to the
+// pod's log (it has no place in the event log), within one shared budget.
+func (w *logWriter) unknownEndpoint(r *http.Request, now time.Time) {
+	if ok, _ := w.unknown.Allow(now); !ok {
+		w.metrics.refusedNotLogged.Inc()
+		return
+	}
+	path := r.URL.Path
+	if len(path) > 256 {
+		path = strings.ToValidUTF8(path[:256], "") + "…"
+	}
+	w.log.Info("request for an endpoint no SourceEnvironment is served at", "method", r.Method, "path", path)
+}
+
+// prune forgets the refused-record budgets of SourceEnvironments no longer served.
+func (w *logWriter) prune(snap *config.Snapshot) {
+	w.refused.Retain(func(k types.NamespacedName) bool { return snap.Lookup(k) != nil })
 }
 
 // accepted logs each event of a verified request and its actions.
 func (w *logWriter) accepted(req *request, h http.Header, status string, payloads bool) {
-	headers := redactHeaders(h)
-	w.enqueue(func() []jetstream.Message { return acceptedMessages(req, headers, status, payloads) })
+	headers, _ := redactHeaders(h, req.env.Redaction, 0)
+	w.enqueue(func() []jetstream.Message { return acceptedMessages(req, headers, status, payloads, w.maxRecord) })
 }
 
-func acceptedMessages(req *request, headers map[string]string, status string, payloads bool) []jetstream.Message {
+func acceptedMessages(req *request, headers map[string]string, status string, payloads bool, maxRecord int) []jetstream.Message {
 	ns, name := req.env.Key.Namespace, req.env.Key.Name
 	msgs := make([]jetstream.Message, 0, len(req.events))
 	for _, ev := range req.events {
@@ -240,7 +321,7 @@ func acceptedMessages(req *request, headers map[string]string, status string, pa
 		if payloads {
 			payload = rawPayload(req, ev)
 		}
-		msgs = append(msgs, eventMessage(ns, name, &rec, payload))
+		msgs = append(msgs, eventMessage(ns, name, &rec, payload, maxRecord))
 	}
 	return msgs
 }
@@ -259,11 +340,24 @@ func rawPayload(req *request, ev *event) stdjson.RawMessage {
 }
 
 // eventMessage encodes an event record, splicing in the payload as received rather
-// than encoding it again.
-func eventMessage(namespace, sourceEnvironment string, rec *EventRecord, payload []byte) jetstream.Message {
+// than encoding it again. A record that would not fit in maxRecord bytes (one NATS
+// message) is kept without its payload, and then without its headers, saying so: a
+// near-limit event still gets its record.
+func eventMessage(namespace, sourceEnvironment string, rec *EventRecord, payload []byte, maxRecord int) jetstream.Message {
+	subject := jetstream.EventLogSubject(namespace, sourceEnvironment, rec.ID)
+	payload = bytes.TrimSpace(payload)
 	data, _ := json.Marshal(rec)
-	if len(payload) > 0 && len(data) > 0 && data[len(data)-1] == '}' {
-		data = append(append(append(data[:len(data)-1], `,"payload":`...), bytes.TrimSpace(payload)...), '}')
+	const payloadField = len(`,"payload":`)
+	if len(payload) > 0 && len(data)+payloadField+len(payload) > maxRecord {
+		rec.PayloadOmitted, payload = true, nil
+		data, _ = json.Marshal(rec)
 	}
-	return jetstream.Message{Subject: jetstream.EventLogSubject(namespace, sourceEnvironment, rec.ID), Data: data}
+	if len(data) > maxRecord {
+		rec.Headers, rec.HeadersTruncated = nil, true
+		data, _ = json.Marshal(rec)
+	}
+	if len(payload) > 0 && len(data) > 0 && data[len(data)-1] == '}' {
+		data = append(append(append(data[:len(data)-1], `,"payload":`...), payload...), '}')
+	}
+	return jetstream.Message{Subject: subject, Data: data}
 }

@@ -17,6 +17,7 @@ type metrics struct {
 	publishDuration      prometheus.Histogram
 	verificationFailures *prometheus.CounterVec
 	logDropped           prometheus.Counter
+	refusedNotLogged     prometheus.Counter
 	snapshotProblems     prometheus.Gauge
 	snapshotBuilt        prometheus.Gauge
 }
@@ -49,6 +50,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "inlet_ingress_log_records_dropped_total",
 			Help: "Event and action log records that could not be written.",
 		}),
+		refusedNotLogged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inlet_ingress_refused_requests_not_logged_total",
+			Help: "Refused requests (401, 400, 413, 404) not logged because their SourceEnvironment's budget of refused records, or the one budget shared by unknown endpoints, was spent.",
+		}),
 		snapshotProblems: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "inlet_ingress_config_problems",
 			Help: "Resources left out of the served configuration because they do not compile or refer to something missing.",
@@ -59,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	reg.MustRegister(m.events, m.actions, m.requestDuration, m.publishDuration, m.verificationFailures,
-		m.logDropped, m.snapshotProblems, m.snapshotBuilt)
+		m.logDropped, m.refusedNotLogged, m.snapshotProblems, m.snapshotBuilt)
 	return m
 }
 

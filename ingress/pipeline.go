@@ -35,6 +35,7 @@ const (
 	resultNotFound     = "not_found"
 	resultUnavailable  = "unavailable"
 	resultBadMethod    = "method_not_allowed"
+	resultRateLimited  = "rate_limited"
 )
 
 // response is the JSON body of every answer.
@@ -96,34 +97,42 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.Na
 		return s.unavailable(w, "configuration not loaded yet")
 	}
 	if env == nil || (!env.UsesEndpointToken && r.PathValue("token") != "") {
+		s.logs.unknownEndpoint(r, start)
 		return s.answer(w, resultNotFound, http.StatusNotFound, response{Error: fmt.Sprintf("no SourceEnvironment %s is served here", key)})
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return s.answer(w, resultBadMethod, http.StatusMethodNotAllowed, response{Error: "events are sent with POST"})
 	}
+	if ok, wait := s.limits.Allow(env.Key, env.RateLimit, start); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(time.Second, wait.Round(time.Second))/time.Second)))
+		return s.answer(w, resultRateLimited, http.StatusTooManyRequests, response{Error: "too many requests for this endpoint (spec.ingress.rateLimit); retry later"})
+	}
+	req := &request{env: env, received: start}
 	if env.UsesEndpointToken && !tokenMatches(r.PathValue("token"), env.EndpointToken) {
 		s.metrics.verificationFailures.WithLabelValues("endpoint_token").Inc()
+		s.logs.rejected(req, r.Header, resultUnauthorized, "verification failed: endpoint_token")
 		return s.answer(w, resultUnauthorized, http.StatusUnauthorized, response{Error: "verification failed: the endpoint token is missing or wrong"})
 	}
 	raw, err := readBody(w, r, env.MaxBodySize)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			s.logs.rejected(req, r.Header, resultTooLarge, fmt.Sprintf("the body is larger than %d bytes", env.MaxBodySize))
 			return s.answer(w, resultTooLarge, http.StatusRequestEntityTooLarge, response{Error: fmt.Sprintf("the body is larger than %d bytes", env.MaxBodySize)})
 		}
 		return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: "the body could not be read"})
 	}
-	req := &request{env: env, received: start, raw: raw}
+	req.raw = raw
 	if err := env.Verifier.Verify(&verify.Request{Header: r.Header, Query: r.URL.Query(), Body: raw}, start); err != nil {
 		reason := verify.Reason(err)
 		s.metrics.verificationFailures.WithLabelValues(reason).Inc()
-		s.logs.rejected(req, r.Header, "verification failed: "+reason)
+		s.logs.rejected(req, r.Header, resultUnauthorized, "verification failed: "+reason)
 		return s.answer(w, resultUnauthorized, http.StatusUnauthorized, response{Error: "verification failed: " + reason})
 	}
 	payloads, err := events.Decode(r.Header.Get("Content-Type"), raw, s.opts.MaxEventsPerRequest)
 	if err != nil {
-		s.logs.rejected(req, r.Header, err.Error())
+		s.logs.rejected(req, r.Header, resultMalformed, err.Error())
 		return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: err.Error()})
 	}
 	req.headers = config.LowerHeaders(r.Header)
@@ -141,7 +150,7 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.Na
 		}
 		ev, err := s.describe(ctx, req, r.Header, obj)
 		if err != nil {
-			s.logs.rejected(req, r.Header, err.Error())
+			s.logs.rejected(req, r.Header, resultMalformed, err.Error())
 			return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: err.Error()})
 		}
 		// A key read from a header is the same for every event of a batch: qualify a
@@ -160,14 +169,21 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.Na
 	publishStart := time.Now()
 	results, err := s.opts.Publisher.PublishAll(ctx, req.msgs)
 	s.metrics.publishDuration.Observe(time.Since(publishStart).Seconds())
-	if err != nil {
+	if err != nil && retryable(req.msgs, results, err) {
 		s.log.Info("JetStream did not acknowledge every action; answering 503 so the sender retries",
 			"sourceEnvironment", key, "actions", len(req.msgs), "error", err.Error())
 		s.recordActions(req, results, err)
 		s.logs.accepted(req, r.Header, resultUnavailable, *s.opts.LogPayloads)
 		return s.unavailable(w, "JetStream did not acknowledge every action; retry later")
 	}
-	resp := s.recordActions(req, results, nil)
+	if err != nil {
+		// Only faults a retry cannot fix (an action over NATS's max payload, a request
+		// JetStream rejects as bad): the sender is not asked to retry for nothing; the
+		// actions are marked failed, as a CEL error is, and the event log says why.
+		s.log.Error(err, "actions not stored: a retry cannot fix it; answering 200 with them marked failed",
+			"sourceEnvironment", key, "actions", len(req.msgs))
+	}
+	resp := s.recordActions(req, results, err)
 	result := resultAccepted
 	if resp.Idempotent {
 		result = resultIdempotent
@@ -314,6 +330,9 @@ func (s *Server) recordActions(req *request, results []jetstream.Result, publish
 			res.Err = publishErr
 		}
 		switch {
+		case res.Err != nil && !isRetryable(res.Err):
+			rec.Status, rec.Error = actionFailed, "not stored, and a retry cannot fix it: "+res.Err.Error()
+			resp.Failed++
 		case res.Err != nil:
 			rec.Status, rec.Error = actionUnavailable, res.Err.Error()
 		case res.Duplicate:
@@ -328,6 +347,28 @@ func (s *Server) recordActions(req *request, results []jetstream.Result, publish
 	}
 	resp.Idempotent = len(req.planned) > 0 && resp.Duplicates == len(req.planned) && publishErr == nil
 	return resp
+}
+
+// retryable reports whether publishing msgs failed (err) for a fault a retry can fix
+// for at least one of them: JetStream unreachable or too slow. Only then is the answer
+// 503; faults a retry cannot fix are answered 200 with the actions marked failed.
+func retryable(msgs []jetstream.Message, results []jetstream.Result, err error) bool {
+	for i := range msgs {
+		e := err
+		if i < len(results) {
+			e = results[i].Err
+		}
+		if e != nil && isRetryable(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// isRetryable reports whether a retry may succeed where this publish failed: JetStream
+// was unreachable or did not acknowledge in time, or the request was canceled.
+func isRetryable(err error) bool {
+	return errors.Is(err, jetstream.ErrUnavailable) || errors.Is(err, context.Canceled)
 }
 
 func (s *Server) answer(w http.ResponseWriter, result string, status int, body response) (string, int) {

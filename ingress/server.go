@@ -13,11 +13,15 @@
 // a port apart from the public one ([Server.ServeMetrics]), so that what is exposed to
 // senders is the event endpoints alone.
 //
-// Answers: 200 with a JSON summary once every action is stored (also when nothing
-// matched); 400 for a body that is not JSON or has no event type; 401 when verification
-// fails; 404 for an unknown endpoint; 405 for a method other than POST; 413 past the
-// body limit; 503 with Retry-After when JetStream cannot be reached or did not
-// acknowledge in time, so the sender retries and nothing is lost.
+// Answers follow one rule: 2xx only when stored; 503 with Retry-After only for faults a
+// retry can fix; 4xx, or 2xx with the action marked failed, for faults it cannot. 200
+// with a JSON summary once every action is stored (also when nothing matched), or has
+// failed for good (a CEL error, an action JetStream refuses for good, such as one over
+// NATS's max payload); 400 for a body that is not JSON or has no event type; 401 when
+// verification fails; 404 for an unknown endpoint; 405 for a method other than POST;
+// 413 past the body limit; 429 with Retry-After past spec.ingress.rateLimit; 503 with
+// Retry-After when JetStream cannot be reached or did not acknowledge in time, so the
+// sender retries and nothing is lost.
 package ingress
 
 import (
@@ -31,9 +35,11 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/types"
 
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/ratelimit"
 )
 
 // Publisher stores messages durably; *jetstream.Client is the real one.
@@ -61,12 +67,22 @@ type Options struct {
 	RetryAfter time.Duration
 	// MaxEventsPerRequest bounds batches and NDJSON bodies (default 1000).
 	MaxEventsPerRequest int
+	// RefusedLogLimit bounds how many refused requests (401, 400, 413) are written to
+	// the event log per SourceEnvironment, and how many requests for unknown endpoints
+	// (404) are written to the pod's log, all of them together; default 2 a second with
+	// bursts of 20 (DefaultRefusedLogLimit).
+	RefusedLogLimit ratelimit.Limit
 	// LogPayloads writes each accepted event's payload to the event log (default true
 	// when nil).
 	LogPayloads *bool
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
+
+// DefaultRefusedLogLimit is Options.RefusedLogLimit's default: enough to see why a
+// sender is refused, too little for anonymous traffic to fill the log stream (with
+// headers capped at 4 KiB, at most about 9 KB a second per SourceEnvironment).
+var DefaultRefusedLogLimit = ratelimit.Limit{PerSecond: 2, Burst: 20}
 
 // Server serves events from the current configuration snapshot, which can be swapped
 // at any time without dropping requests.
@@ -82,6 +98,8 @@ type Server struct {
 	// closing makes every answer close its connection, so that senders stop reusing
 	// keep-alive connections to an instance that is about to stop (see CloseKeepAlives).
 	closing atomic.Bool
+	// limits are the request rate limits of the SourceEnvironments that have one.
+	limits ratelimit.Set[types.NamespacedName]
 }
 
 // NewServer returns a server with no configuration yet: it answers 503 to events and is
@@ -98,6 +116,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.RefusedLogLimit.Unlimited() {
+		opts.RefusedLogLimit = DefaultRefusedLogLimit
 	}
 	if opts.LogPayloads == nil {
 		yes := true
@@ -118,7 +139,7 @@ func NewServer(opts Options) *Server {
 		stats:    newStatsBook(),
 		gatherer: gatherer,
 	}
-	s.logs = newLogWriter(opts.Publisher, s.log, s.metrics)
+	s.logs = newLogWriter(opts.Publisher, s.log, s.metrics, opts.RefusedLogLimit, opts.Now())
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/e/{namespace}/{name}", s.handleEvent)
 	s.mux.HandleFunc("/e/{namespace}/{name}/{token}", s.handleEvent)
@@ -131,6 +152,9 @@ func NewServer(opts Options) *Server {
 // with the snapshot they started with.
 func (s *Server) SetSnapshot(snap *config.Snapshot) {
 	s.snapshot.Store(snap)
+	keep := func(k types.NamespacedName) bool { return snap.Lookup(k) != nil }
+	s.limits.Retain(keep)
+	s.logs.prune(snap)
 	s.metrics.snapshotProblems.Set(float64(len(snap.Problems)))
 	s.metrics.snapshotBuilt.SetToCurrentTime()
 }

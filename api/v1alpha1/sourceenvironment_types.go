@@ -141,6 +141,35 @@ type IngressSpec struct {
 	// 1Mi.
 	// +optional
 	MaxBodySize *resource.Quantity `json:"maxBodySize,omitempty"`
+
+	// rateLimit bounds the requests each ingress pod accepts for this
+	// SourceEnvironment; past it, requests are answered 429 with Retry-After, which
+	// senders treat as "retry later", so nothing is lost. It counts every request to the
+	// endpoint, authentic or not, so a flood cannot take more than its share of the
+	// pods. With several replicas the total is the per-pod limit times the replicas.
+	// When unset there is no request limit: only the operator of the sender knows its
+	// peak rate (a provider replaying a backlog sends thousands a second), and refusing
+	// it by default would delay every event. The bounds that protect the ingress itself
+	// hold without it: a body limit, metric labels only for configured resources, and
+	// refused requests logged within a small budget.
+	// +optional
+	RateLimit *RateLimitSpec `json:"rateLimit,omitempty"`
+}
+
+// RateLimitSpec is a token bucket: requestsPerSecond sustained, burst at once.
+type RateLimitSpec struct {
+	// requestsPerSecond is the sustained rate of requests accepted per ingress pod.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	RequestsPerSecond int32 `json:"requestsPerSecond"`
+
+	// burst is how many requests are accepted at once, above the sustained rate, after
+	// a quiet period. Defaults to twice requestsPerSecond.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000000
+	Burst *int32 `json:"burst,omitempty"`
 }
 
 // PublishSpec says where actions and logs are published.

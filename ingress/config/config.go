@@ -21,6 +21,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/celext"
+	"inlet.dev/inlet/ingress/ratelimit"
 	"inlet.dev/inlet/ingress/verify"
 )
 
@@ -94,6 +95,8 @@ type Environment struct {
 	IdentifyUsers bool
 	// MaxBodySize is the largest request body accepted, in bytes.
 	MaxBodySize int64
+	// RateLimit bounds the requests accepted per second; unlimited when zero.
+	RateLimit ratelimit.Limit
 	// ActionStream and LogStream are the JetStream streams published to.
 	ActionStream string
 	LogStream    string
@@ -101,6 +104,8 @@ type Environment struct {
 	LogRetention time.Duration
 	// Vars are the variables CEL sees as vars; secret values among them.
 	Vars map[string]string
+	// Redaction is what of its requests must never reach the event log.
+	Redaction *Redaction
 
 	// HTTP holds the compiled expressions of an http source; nil for built-in types.
 	HTTP *HTTPPrograms
@@ -292,6 +297,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		secrets = append(secrets, v)
 	}
 	vars := make(map[string]string, len(se.Spec.Variables))
+	var secretVars []string
 	for _, v := range se.Spec.Variables {
 		switch {
 		case v.Value != nil:
@@ -302,6 +308,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 				return nil, &Problem{Reason: v1alpha1.ReasonSecretNotFound, Message: fmt.Sprintf("variables[%s]: %v", v.Name, err)}
 			}
 			vars[v.Name] = val
+			secretVars = append(secretVars, val)
 		}
 	}
 	e := &Environment{
@@ -315,6 +322,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		IdempotencyWindow:  se.Spec.IdempotencyWindow(),
 		IdentifyUsers:      se.Spec.IdentifyUsers,
 		MaxBodySize:        se.Spec.MaxBodySize(),
+		RateLimit:          rateLimit(se.Spec.Ingress.RateLimit),
 		ActionStream:       se.Spec.ActionStream(),
 		LogStream:          se.Spec.LogStream(),
 		LogRetention:       se.Spec.LogRetention(),
@@ -343,6 +351,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		cv.vars = vars
 	}
 	e.Verifier, e.HTTP = v, httpPrograms
+	e.Redaction = redaction(src, secrets, append(secretVars, e.EndpointToken)...)
 	return e, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"inlet.dev/inlet/api/manifests"
 	"inlet.dev/inlet/api/v1alpha1"
@@ -158,7 +159,7 @@ type devServer struct {
 func (d *devServer) reload(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	in, bad, err := loadInputs(d.validator, d.opts.namespace, d.opts.dir)
+	in, where, bad, err := loadManifests(d.validator, d.opts.namespace, d.opts.dir)
 	if err != nil {
 		return err
 	}
@@ -172,7 +173,7 @@ func (d *devServer) reload(ctx context.Context) error {
 	in.Secrets = append(in.Secrets, tokens...)
 	snap := config.Build(in)
 	for _, p := range snap.Problems {
-		fmt.Fprintf(d.out, "  not served: %s %s: %s: %s\n", p.Kind, p.Object.Name, p.Reason, p.Message)
+		fmt.Fprintln(d.out, "  not served:", where.problem(in, p))
 	}
 	needs := snap.Streams()
 	for name, window := range needs.ActionStreams {
@@ -241,16 +242,24 @@ func (d *devServer) watch(ctx context.Context) {
 // loadInputs reads the manifests in dir and validates each with the CRDs' schemas. It
 // returns what is valid and a message for each refused object.
 func loadInputs(v *validation.Validator, namespace string, paths ...string) (config.Inputs, []string, error) {
+	in, _, bad, err := loadManifests(v, namespace, paths...)
+	return in, bad, err
+}
+
+// loadManifests is loadInputs that also says where each object was read, so that a
+// problem found when compiling (a CEL error) names its file as a schema error does.
+func loadManifests(v *validation.Validator, namespace string, paths ...string) (config.Inputs, origins, []string, error) {
 	objs, err := manifests.LoadPaths(paths...)
 	var bad []string
 	if err != nil {
 		var pathErr *os.PathError
 		if errors.As(err, &pathErr) && len(objs) == 0 {
-			return config.Inputs{}, nil, err
+			return config.Inputs{}, nil, nil, err
 		}
 		bad = append(bad, err.Error())
 	}
 	var in config.Inputs
+	where := origins{}
 	for _, o := range objs {
 		if o.GetNamespace() == "" {
 			o.SetNamespace(namespace)
@@ -263,9 +272,44 @@ func loadInputs(v *validation.Validator, namespace string, paths ...string) (con
 		}
 		if _, err := in.Add(o.Unstructured); err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", o.Origin(), err))
+			continue
+		}
+		where[originKey{o.GetKind(), types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}] = o.Origin()
+	}
+	return in, where, bad, nil
+}
+
+// origins says where each loaded object was read: "dir/m.yaml#0 (EventMapping m)".
+type origins map[originKey]string
+
+type originKey struct {
+	kind string
+	key  types.NamespacedName
+}
+
+// problem formats a problem of the compiled configuration the way schema errors are
+// formatted: where the object was read, then what is wrong. An expression of a Source
+// that does not compile is reported on its SourceEnvironments; it names the Source's
+// file, where the expression is.
+func (o origins) problem(in config.Inputs, p config.Problem) string {
+	where := o.of(p.Kind, p.Object)
+	if p.Kind == "SourceEnvironment" && p.Reason == v1alpha1.ReasonInvalidExpression {
+		if se := findSourceEnvironment(in, p.Object.Namespace, p.Object.Name); se != nil {
+			src := types.NamespacedName{Namespace: se.Namespace, Name: se.Spec.SourceRef.Name}
+			if file, ok := o[originKey{"Source", src}]; ok {
+				where = fmt.Sprintf("%s, for %s", file, where)
+			}
 		}
 	}
-	return in, bad, nil
+	return fmt.Sprintf("%s: %s: %s", where, p.Reason, p.Message)
+}
+
+// of names an object by where it was read, or by kind and name when that is unknown.
+func (o origins) of(kind string, key types.NamespacedName) string {
+	if file, ok := o[originKey{kind, key}]; ok {
+		return file
+	}
+	return fmt.Sprintf("%s %s", kind, key)
 }
 
 // endpointTokens returns, as Secrets, an endpoint token for each SourceEnvironment whose

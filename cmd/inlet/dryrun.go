@@ -63,7 +63,7 @@ func (o *testOptions) run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, bad, err := loadInputs(validator, o.namespace, o.files...)
+	in, where, bad, err := loadManifests(validator, o.namespace, o.files...)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (o *testOptions) run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintln(out, "invalid:", msg)
 	}
 	for _, p := range snap.Problems {
-		fmt.Fprintf(out, "invalid: %s %s/%s: %s: %s\n", p.Kind, p.Object.Namespace, p.Object.Name, p.Reason, p.Message)
+		fmt.Fprintln(out, "invalid:", where.problem(in, p))
 	}
 	if n := len(bad) + len(snap.Problems); n > 0 {
 		return fmt.Errorf("%d manifests are invalid", n)

@@ -69,6 +69,26 @@ type Options struct {
 	// may hold in its duplicate window (the messages it stored within the window) before
 	// IdempotencyWithinBudget turns False. Defaults to DefaultKeysBudget.
 	KeysBudget int64
+	// Streams are the stream settings of SourceEnvironments that leave them unset in
+	// spec.publish.
+	Streams StreamDefaults
+}
+
+// StreamDefaults are the operator-wide stream settings: what a SourceEnvironment gets
+// for each field of spec.publish.actionStreamSettings, logStreamSettings and
+// logMaxBytes it leaves unset.
+type StreamDefaults struct {
+	// Replicas is the replicas asked for both streams; 0 means 1. Streams found with
+	// more replicas keep them.
+	Replicas int32
+	// Storage is the storage of streams the operator creates; File when empty. A
+	// stream found with another storage keeps it.
+	Storage v1alpha1.StreamStorage
+	// Placement places both streams; nil keeps the placement of a stream found.
+	Placement *v1alpha1.StreamPlacement
+	// LogMaxBytes bounds the size of log streams; 0 means 1 GiB
+	// (jetstream.DefaultLogMaxBytes).
+	LogMaxBytes int64
 }
 
 // withDefaults returns o with unset fields defaulted.

@@ -1,11 +1,13 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +19,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -308,27 +311,32 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 	if err := r.client.List(ctx, &all); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list sourceenvironments: %w", err)
 	}
-	needs := streamNeedsFor(s.se, all.Items, s.defaultURL)
+	needs := streamNeedsFor(s.se, all.Items, s.defaultURL, r.opts.Streams)
 	// A stream created while StreamsReady said it existed, for this same spec, or that
 	// this operator has seen before, had been deleted behind the operator's back.
 	c := meta.FindStatusCondition(s.before.Status.Conditions, v1alpha1.ConditionStreamsReady)
 	wasReady := c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == s.se.Generation
-	cfgs := []jetstream.StreamConfig{
-		inletjs.ActionStreamConfig(s.se.Spec.ActionStream(), needs.duplicateWindow, 1, jetstream.FileStorage),
-		inletjs.LogStreamConfig(s.se.Spec.LogStream(), needs.logRetention, 1, jetstream.FileStorage),
-	}
+	wants := needs.streams(s.se)
 	results := map[inletjs.EnsureResult][]string{}
+	have := make([]jetstream.StreamConfig, len(wants))
 	s.streamsErr = r.nats.WithJetStream(ctx, s.nats, func(ctx context.Context, js jetstream.JetStream) error {
-		for _, cfg := range cfgs {
-			res, err := inletjs.EnsureStream(ctx, js, cfg)
+		for i, w := range wants {
+			res, err := inletjs.EnsureStream(ctx, js, w.cfg, w.opts...)
 			if err != nil {
 				return err
 			}
-			if res == inletjs.StreamCreated && r.streamsSeen.seen(s.nats.URL, cfg.Name) {
+			if res == inletjs.StreamCreated && r.streamsSeen.seen(s.nats.URL, w.cfg.Name) {
 				res = streamRecreated
 			}
-			r.streamsSeen.remember(s.nats.URL, cfg.Name)
-			results[res] = append(results[res], cfg.Name)
+			r.streamsSeen.remember(s.nats.URL, w.cfg.Name)
+			results[res] = append(results[res], w.cfg.Name)
+			// Read back what the stream has: replicas, storage and placement may be
+			// more than asked, as a stream is never downgraded.
+			st, err := js.Stream(ctx, w.cfg.Name)
+			if err != nil {
+				return fmt.Errorf("get stream %s: %w", w.cfg.Name, err)
+			}
+			have[i] = st.CachedInfo().Config
 		}
 		return nil
 	})
@@ -341,9 +349,53 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 		delete(results, inletjs.StreamCreated)
 	}
 	r.recordStreamResults(ctx, s.se, results)
-	s.streams = fmt.Sprintf("stream %s (duplicate window %s) and stream %s (retention %s) exist",
-		cfgs[0].Name, cfgs[0].Duplicates, cfgs[1].Name, cfgs[1].MaxAge)
+	if s.streamsErr == nil {
+		s.streams = describeStreams(wants, have)
+	}
 	return ctrl.Result{}, nil
+}
+
+// describeStreams says, for StreamsReady, what the streams are: their replicas,
+// storage, placement, duplicate window or retention and size bound, and where a
+// stream keeps more than was asked because the operator never downgrades one.
+func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
+	parts := make([]string, len(wants))
+	for i, w := range wants {
+		h := have[i]
+		attrs := []string{fmt.Sprintf("R%d", max(h.Replicas, 1))}
+		if h.Replicas > w.cfg.Replicas {
+			attrs[0] += fmt.Sprintf(" where R%d is asked: replicas are never lowered", w.cfg.Replicas)
+		}
+		attrs = append(attrs, strings.ToLower(h.Storage.String())+" storage")
+		if h.Storage != w.cfg.Storage {
+			attrs[len(attrs)-1] += fmt.Sprintf(" (%s cannot be set on an existing stream)", strings.ToLower(w.cfg.Storage.String()))
+		}
+		if p := h.Placement; p != nil && (p.Cluster != "" || len(p.Tags) > 0) {
+			attrs = append(attrs, "placed"+placementText(p))
+		}
+		if i == 0 {
+			attrs = append(attrs, fmt.Sprintf("duplicate window %s", h.Duplicates))
+		} else {
+			attrs = append(attrs, fmt.Sprintf("retention %s", h.MaxAge))
+			if h.MaxBytes > 0 {
+				attrs = append(attrs, "at most "+resource.NewQuantity(h.MaxBytes, resource.BinarySI).String())
+			}
+		}
+		parts[i] = fmt.Sprintf("stream %s (%s)", h.Name, strings.Join(attrs, ", "))
+	}
+	return strings.Join(parts, " and ") + " exist"
+}
+
+// placementText is " in cluster C with tags a, b" for a placement.
+func placementText(p *jetstream.Placement) string {
+	var s string
+	if p.Cluster != "" {
+		s += " in cluster " + p.Cluster
+	}
+	if len(p.Tags) > 0 {
+		s += " on servers tagged " + strings.Join(p.Tags, ", ")
+	}
+	return s
 }
 
 // streamRecreated marks a stream EnsureStream created that had existed before.
@@ -365,7 +417,7 @@ func (r *SourceEnvironmentReconciler) recordStreamResults(ctx context.Context, s
 	if updated := results[inletjs.StreamUpdated]; len(updated) > 0 {
 		logf.FromContext(ctx).Info("streams updated", "streams", updated)
 		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, v1alpha1.EventStreamUpdated, "EnsureStream",
-			"updated JetStream %s to the duplicate window and retention wanted", streamList(updated))
+			"updated JetStream %s to the settings wanted (duplicate window, retention, size, replicas, placement)", streamList(updated))
 	}
 }
 
@@ -393,29 +445,126 @@ func streamList(names []string) string {
 type streamNeeds struct {
 	duplicateWindow time.Duration
 	logRetention    time.Duration
+	logMaxBytes     int64
+	actions, logs   streamSettings
+	defaults        StreamDefaults
 }
 
-// streamNeedsFor returns the longest idempotency window among the SourceEnvironments
-// that publish to se's action stream on se's NATS, and the longest log retention among
-// those that write to its log stream. Environments being deleted no longer count.
-func streamNeedsFor(se *v1alpha1.SourceEnvironment, all []v1alpha1.SourceEnvironment, defaultURL string) streamNeeds {
+// streamSettings are the settings asked for one stream: the highest replicas among
+// the SourceEnvironments sharing it (each asking its own or the default), and the
+// storage and placement of the first of them that sets them.
+type streamSettings struct {
+	replicas int32
+	// storage is set when a SourceEnvironment asks for it: then it is required.
+	storage   v1alpha1.StreamStorage
+	placement *v1alpha1.StreamPlacement
+}
+
+// add merges one SourceEnvironment's settings, in namespace and name order.
+func (s *streamSettings) add(spec v1alpha1.StreamSettings, d StreamDefaults) {
+	replicas := d.Replicas
+	if spec.Replicas != nil {
+		replicas = *spec.Replicas
+	}
+	s.replicas = max(s.replicas, replicas, 1)
+	if s.storage == "" {
+		s.storage = spec.Storage
+	}
+	if s.placement == nil {
+		s.placement = spec.Placement
+	}
+}
+
+// streamWant is a stream's configuration and how EnsureStream is to treat it.
+type streamWant struct {
+	cfg  jetstream.StreamConfig
+	opts []inletjs.EnsureOption
+}
+
+// streams returns the action stream's and the log stream's configurations.
+func (n streamNeeds) streams(se *v1alpha1.SourceEnvironment) []streamWant {
+	logs := n.logs.apply(inletjs.LogStreamConfig(se.Spec.LogStream(), n.logRetention, 1, jetstream.FileStorage), n.defaults)
+	logs.cfg.MaxBytes = n.logMaxBytes
+	return []streamWant{
+		n.actions.apply(inletjs.ActionStreamConfig(se.Spec.ActionStream(), n.duplicateWindow, 1, jetstream.FileStorage), n.defaults),
+		logs,
+	}
+}
+
+// apply sets replicas, storage and placement on cfg: a storage asked by a
+// SourceEnvironment is required, the default storage only used to create the stream,
+// and without a placement asked the default one applies, or none (the stream keeps
+// its own).
+func (s streamSettings) apply(cfg jetstream.StreamConfig, d StreamDefaults) streamWant {
+	w := streamWant{cfg: cfg}
+	w.cfg.Replicas = int(max(s.replicas, 1))
+	storage := s.storage
+	if storage != "" {
+		w.opts = append(w.opts, inletjs.RequireStorage())
+	} else {
+		storage = d.Storage
+	}
+	if storage == v1alpha1.StreamStorageMemory {
+		w.cfg.Storage = jetstream.MemoryStorage
+	} else {
+		w.cfg.Storage = jetstream.FileStorage
+	}
+	p := s.placement
+	if p == nil {
+		p = d.Placement
+	}
+	if p != nil {
+		w.cfg.Placement = &jetstream.Placement{Cluster: p.Cluster, Tags: slices.Clone(p.Tags)}
+	}
+	return w
+}
+
+// streamNeedsFor returns what the streams se publishes to must provide, over every
+// SourceEnvironment that shares them (the same stream name on the same NATS): the
+// longest idempotency window for the action stream, the longest retention and largest
+// size bound for the log stream, and for each the settings of streamSettings.
+// Environments being deleted no longer count.
+func streamNeedsFor(se *v1alpha1.SourceEnvironment, all []v1alpha1.SourceEnvironment, defaultURL string, d StreamDefaults) streamNeeds {
 	url := func(e *v1alpha1.SourceEnvironment) string {
 		if e.Spec.Publish.NATSURL != "" {
 			return e.Spec.Publish.NATSURL
 		}
 		return defaultURL
 	}
-	needs := streamNeeds{duplicateWindow: se.Spec.IdempotencyWindow(), logRetention: se.Spec.LogRetention()}
+	logMaxBytes := func(e *v1alpha1.SourceEnvironment) int64 {
+		if q := e.Spec.Publish.LogMaxBytes; q != nil && q.Value() > 0 {
+			return q.Value()
+		}
+		if d.LogMaxBytes > 0 {
+			return d.LogMaxBytes
+		}
+		return inletjs.DefaultLogMaxBytes
+	}
+	// se itself counts even when the list does not have it yet; the list's copy of
+	// it is older than se.
+	sharing := []*v1alpha1.SourceEnvironment{se}
 	for i := range all {
 		o := &all[i]
-		if !o.DeletionTimestamp.IsZero() || url(o) != url(se) {
+		if o.Namespace == se.Namespace && o.Name == se.Name {
 			continue
 		}
+		if o.DeletionTimestamp.IsZero() && url(o) == url(se) {
+			sharing = append(sharing, o)
+		}
+	}
+	slices.SortFunc(sharing, func(a, b *v1alpha1.SourceEnvironment) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	needs := streamNeeds{defaults: d}
+	for _, o := range sharing {
 		if o.Spec.ActionStream() == se.Spec.ActionStream() {
 			needs.duplicateWindow = max(needs.duplicateWindow, o.Spec.IdempotencyWindow())
+			needs.actions.add(o.Spec.Publish.ActionStreamSettings, d)
 		}
 		if o.Spec.LogStream() == se.Spec.LogStream() {
 			needs.logRetention = max(needs.logRetention, o.Spec.LogRetention())
+			needs.logMaxBytes = max(needs.logMaxBytes, logMaxBytes(o))
+			needs.logs.add(o.Spec.Publish.LogStreamSettings, d)
 		}
 	}
 	return needs

@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/funcr"
+	"github.com/nats-io/nats.go/jetstream"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/diff"
@@ -479,8 +482,88 @@ func TestStreamNeedsFor(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := streamNeedsFor(&self, tt.all, "nats://default:4222"); got != tt.want {
+			got := streamNeedsFor(&self, tt.all, "nats://default:4222", StreamDefaults{})
+			if got.duplicateWindow != tt.want.duplicateWindow || got.logRetention != tt.want.logRetention {
 				t.Errorf("needs = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStreamNeedsSettings(t *testing.T) {
+	replicas := func(n int32) *int32 { return &n }
+	se := func(name string, f func(p *v1alpha1.PublishSpec)) v1alpha1.SourceEnvironment {
+		e := v1alpha1.SourceEnvironment{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
+		if f != nil {
+			f(&e.Spec.Publish)
+		}
+		return e
+	}
+	type stream struct {
+		replicas       int
+		storage        jetstream.StorageType
+		requireStorage bool
+		placement      *jetstream.Placement
+		maxBytes       int64 // log stream only
+	}
+	gi := resource.MustParse("2Gi")
+	tests := map[string]struct {
+		self          func(p *v1alpha1.PublishSpec)
+		others        []v1alpha1.SourceEnvironment
+		defaults      StreamDefaults
+		actions, logs stream
+	}{
+		"nothing set": {
+			actions: stream{replicas: 1, storage: jetstream.FileStorage, maxBytes: -1},
+			logs:    stream{replicas: 1, storage: jetstream.FileStorage, maxBytes: inletjs.DefaultLogMaxBytes},
+		},
+		"operator defaults": {
+			defaults: StreamDefaults{Replicas: 3, Storage: v1alpha1.StreamStorageMemory, Placement: &v1alpha1.StreamPlacement{Cluster: "east"}, LogMaxBytes: 1 << 20},
+			actions:  stream{replicas: 3, storage: jetstream.MemoryStorage, placement: &jetstream.Placement{Cluster: "east"}, maxBytes: -1},
+			logs:     stream{replicas: 3, storage: jetstream.MemoryStorage, placement: &jetstream.Placement{Cluster: "east"}, maxBytes: 1 << 20},
+		},
+		"spec over defaults, storage required": {
+			self: func(p *v1alpha1.PublishSpec) {
+				p.ActionStreamSettings = v1alpha1.StreamSettings{Replicas: replicas(5), Storage: v1alpha1.StreamStorageFile,
+					Placement: &v1alpha1.StreamPlacement{Tags: []string{"ssd"}}}
+				p.LogStreamSettings = v1alpha1.StreamSettings{Replicas: replicas(1)}
+				p.LogMaxBytes = &gi
+			},
+			defaults: StreamDefaults{Replicas: 3, Storage: v1alpha1.StreamStorageMemory},
+			actions:  stream{replicas: 5, storage: jetstream.FileStorage, requireStorage: true, placement: &jetstream.Placement{Tags: []string{"ssd"}}, maxBytes: -1},
+			logs:     stream{replicas: 1, storage: jetstream.MemoryStorage, maxBytes: 2 << 30},
+		},
+		"shared streams: highest replicas, first placement and storage by name, largest log bound": {
+			self: func(p *v1alpha1.PublishSpec) {
+				p.ActionStreamSettings = v1alpha1.StreamSettings{Replicas: replicas(1), Placement: &v1alpha1.StreamPlacement{Cluster: "west"}}
+			},
+			others: []v1alpha1.SourceEnvironment{
+				se("z-unset", nil), // asks the default: 3
+				se("a-first", func(p *v1alpha1.PublishSpec) {
+					p.ActionStreamSettings = v1alpha1.StreamSettings{Storage: v1alpha1.StreamStorageMemory, Placement: &v1alpha1.StreamPlacement{Cluster: "east"}}
+					p.LogMaxBytes = &gi
+				}),
+				se("elsewhere", func(p *v1alpha1.PublishSpec) {
+					p.NATSURL = "nats://other:4222"
+					p.ActionStreamSettings = v1alpha1.StreamSettings{Replicas: replicas(5)}
+				}),
+			},
+			defaults: StreamDefaults{Replicas: 3},
+			actions:  stream{replicas: 3, storage: jetstream.MemoryStorage, requireStorage: true, placement: &jetstream.Placement{Cluster: "east"}, maxBytes: -1},
+			logs:     stream{replicas: 3, storage: jetstream.FileStorage, maxBytes: 2 << 30},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			self := se("self", tt.self)
+			all := append([]v1alpha1.SourceEnvironment{self}, tt.others...)
+			wants := streamNeedsFor(&self, all, "nats://default:4222", tt.defaults).streams(&self)
+			for i, want := range []stream{tt.actions, tt.logs} {
+				w := wants[i]
+				got := stream{replicas: w.cfg.Replicas, storage: w.cfg.Storage, requireStorage: len(w.opts) > 0, placement: w.cfg.Placement, maxBytes: w.cfg.MaxBytes}
+				if !reflect.DeepEqual(want, got) {
+					t.Errorf("stream %s:\n got %+v (placement %+v)\nwant %+v (placement %+v)", w.cfg.Name, got, got.placement, want, want.placement)
+				}
 			}
 		})
 	}

@@ -60,12 +60,18 @@ type harness struct {
 // without namespace the test's namespace.
 func start(t *testing.T, opts Options) *harness {
 	t.Helper()
+	_, url := natstest.Start(t)
+	return startOn(t, opts, url)
+}
+
+// startOn is start with the NATS server (or cluster: comma-separated URLs) at url.
+func startOn(t *testing.T, opts Options, url string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
 	if err := env.Client.Create(ctx, ns); err != nil {
 		t.Fatalf("create namespace: %v", err)
 	}
-	_, url := natstest.Start(t)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	nc, err := inletjs.Connect(cctx, url, inletjs.WithName(t.Name()))

@@ -207,6 +207,23 @@ type PublishSpec struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	LogRetention *metav1.Duration `json:"logRetention,omitempty"`
+
+	// logMaxBytes bounds the log stream's size: past it the oldest records are
+	// discarded, so that logs never take the storage the actions need. Defaults to
+	// the operator's --log-stream-max-bytes (1Gi).
+	// +optional
+	LogMaxBytes *resource.Quantity `json:"logMaxBytes,omitempty"`
+
+	// actionStreamSettings are the replicas, storage and placement of the action
+	// stream. Unset fields take the operator's defaults (--stream-replicas,
+	// --stream-storage, --stream-placement-cluster, --stream-placement-tags).
+	// +optional
+	ActionStreamSettings StreamSettings `json:"actionStreamSettings,omitzero"`
+
+	// logStreamSettings are the replicas, storage and placement of the log stream,
+	// with the same defaults as actionStreamSettings.
+	// +optional
+	LogStreamSettings StreamSettings `json:"logStreamSettings,omitzero"`
 }
 
 // SourceEnvironmentStatus is the observed state of a SourceEnvironment.

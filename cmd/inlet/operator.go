@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -46,7 +47,42 @@ type operatorOptions struct {
 	configMap               string
 	configMapNamespace      string
 	controllers             controllers.Options
+	streams                 streamFlags
 	verbose                 bool
+}
+
+// streamFlags are the operator-wide stream settings, as typed.
+type streamFlags struct {
+	replicas         int32
+	storage          string
+	placementCluster string
+	placementTags    []string
+	logMaxBytes      string
+}
+
+// defaults parses the flags into the controllers' stream defaults.
+func (f streamFlags) defaults() (controllers.StreamDefaults, error) {
+	d := controllers.StreamDefaults{Replicas: f.replicas}
+	if f.replicas < 1 || f.replicas > 5 {
+		return d, fmt.Errorf("--stream-replicas %d: must be between 1 and 5", f.replicas)
+	}
+	switch {
+	case strings.EqualFold(f.storage, string(v1alpha1.StreamStorageFile)):
+		d.Storage = v1alpha1.StreamStorageFile
+	case strings.EqualFold(f.storage, string(v1alpha1.StreamStorageMemory)):
+		d.Storage = v1alpha1.StreamStorageMemory
+	default:
+		return d, fmt.Errorf("--stream-storage %q: must be File or Memory", f.storage)
+	}
+	if f.placementCluster != "" || len(f.placementTags) > 0 {
+		d.Placement = &v1alpha1.StreamPlacement{Cluster: f.placementCluster, Tags: f.placementTags}
+	}
+	q, err := resource.ParseQuantity(f.logMaxBytes)
+	if err != nil || q.Value() <= 0 {
+		return d, fmt.Errorf("--log-stream-max-bytes %q: must be a positive quantity such as 1Gi", f.logMaxBytes)
+	}
+	d.LogMaxBytes = q.Value()
+	return d, nil
 }
 
 func newOperatorCommand() *cobra.Command {
@@ -85,11 +121,21 @@ ingress pods rolling, without restarting the operator.`,
 	f.StringVar(&o.controllers.EndpointBaseURL, "endpoint-base-url", "", "public base URL of the ingresses, e.g. https://events.example.com; the in-cluster Service URL when empty")
 	f.DurationVar(&o.controllers.ResyncInterval, "resync-interval", controllers.DefaultResyncInterval, "longest time between two refreshes of streams and status counters")
 	f.Int64Var(&o.controllers.KeysBudget, "keys-budget", controllers.DefaultKeysBudget, "idempotency keys a SourceEnvironment's duplicate window may hold before IdempotencyWithinBudget turns False")
+	f.Int32Var(&o.streams.replicas, "stream-replicas", 1, "replicas of the action and log streams of SourceEnvironments that set none (1-5; 3 on a NATS cluster); streams found with more replicas keep them")
+	f.StringVar(&o.streams.storage, "stream-storage", "File", "storage of the streams the operator creates for SourceEnvironments that set none: File or Memory; streams found keep theirs")
+	f.StringVar(&o.streams.placementCluster, "stream-placement-cluster", "", "NATS cluster to place the streams of SourceEnvironments that set no placement in; none when empty")
+	f.StringSliceVar(&o.streams.placementTags, "stream-placement-tags", nil, "server tags the servers holding the streams of SourceEnvironments that set no placement must have, comma-separated")
+	f.StringVar(&o.streams.logMaxBytes, "log-stream-max-bytes", "1Gi", "size bound of the log streams of SourceEnvironments that set no spec.publish.logMaxBytes; the oldest records go first")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
 	return cmd
 }
 
 func (o *operatorOptions) run(ctx context.Context) error {
+	streams, err := o.streams.defaults()
+	if err != nil {
+		return err
+	}
+	o.controllers.Streams = streams
 	log := newLogger(o.verbose)
 	useLogger(log)
 	cfg, err := restConfig(o.kubeconfig)
@@ -118,7 +164,8 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	}
 	log.Info("operator starting", "configMap", settings, "defaultNATS", redactURL(o.controllers.NATSURL),
 		"ingressImage", o.controllers.IngressImage, "leaderElection", o.leaderElect, "metrics", o.metricsAddr,
-		"secureMetrics", o.secureMetrics)
+		"secureMetrics", o.secureMetrics, "streamReplicas", streams.Replicas, "streamStorage", streams.Storage,
+		"logStreamMaxBytes", streams.LogMaxBytes)
 	return mgr.Start(ctx)
 }
 

@@ -140,7 +140,7 @@ func newRecordPrinter(out io.Writer, output string, events bool) *recordPrinter 
 func (p *recordPrinter) print(data []byte) {
 	if p.json {
 		if p.events {
-			fmt.Fprintln(p.out, strings.TrimSpace(string(data)))
+			fmt.Fprintln(p.out, oneLine(data))
 			return
 		}
 		var r ingress.EventRecord
@@ -181,6 +181,18 @@ func (p *recordPrinter) print(data []byte) {
 }
 
 func (p *recordPrinter) flush() { _ = p.tw.Flush() }
+
+// oneLine returns a record as one line of JSON. A record holds the payload as the
+// sender sent it, which may be pretty-printed over several lines: compacting it keeps
+// -o json one object per line. Compacting changes no value, not even a number.
+func oneLine(data []byte) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		// Not JSON: a record inlet did not write. Still one line.
+		return strings.Join(strings.Fields(string(data)), " ")
+	}
+	return buf.String()
+}
 
 func dash(s string) string {
 	if s == "" {

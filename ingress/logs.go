@@ -271,7 +271,12 @@ func (w *logWriter) unknownEndpoint(r *http.Request, now time.Time) {
 		w.metrics.refusedNotLogged.Inc()
 		return
 	}
-	path := r.URL.Path
+	// The namespace and name only: a token in the path may be a real one sent to the
+	// wrong place.
+	path := "/e/" + r.PathValue("namespace") + "/" + r.PathValue("name")
+	if r.PathValue("token") != "" {
+		path += "/[redacted]"
+	}
 	if len(path) > 256 {
 		path = strings.ToValidUTF8(path[:256], "") + "…"
 	}

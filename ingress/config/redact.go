@@ -10,17 +10,16 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 )
 
-// Redaction is what of a SourceEnvironment's requests must never be stored: the
-// headers and query parameters its verification reads (signatures, tokens,
-// credentials) and the values of every secret it is configured with, wherever they
-// appear. It is derived from the configuration, so a header the user names (such as
-// X-Supabase-Key or X-Shopify-Hmac-Sha256) is redacted whatever its name says.
+// Redaction is what of a SourceEnvironment's requests' headers must never be stored:
+// the headers its verification reads (signatures, tokens, credentials) and the values
+// of every secret it is configured with, wherever they appear. It is derived from the
+// configuration, so a header the user names (such as X-Supabase-Key or
+// X-Shopify-Hmac-Sha256) is redacted whatever its name says. The request's URL (the
+// endpoint token in its path, its query) is never stored at all.
 type Redaction struct {
 	// Headers are the lower-case names of the headers verification reads for a
 	// signature, a token or credentials.
 	Headers []string
-	// Query are the names of the query parameters verification reads.
-	Query []string
 	// Secrets are the configured secret values: signing secrets (and, for basic auth,
 	// their password), secret variables and the endpoint token, each also in base64.
 	Secrets []string

@@ -1,6 +1,9 @@
 package jetstream_test
 
 import (
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,4 +103,51 @@ func streamInfo(t testing.TB, js jetstream.JetStream, name string) *jetstream.St
 		t.Fatalf("get stream %s: %v", name, err)
 	}
 	return s.CachedInfo()
+}
+
+// TestConcurrentDuplicatesOnR3 sends the same event's actions from many senders at
+// once, as a provider retrying on several connections does, to an R3 stream. While
+// the first copy of an id is being replicated JetStream answers "duplicate message id
+// is in process" (10158) to the others; PublishAll waits and sends again, so every
+// send is acknowledged (stored once, the others Duplicate) and none fails.
+func TestConcurrentDuplicatesOnR3(t *testing.T) {
+	cl := natstest.StartCluster(t, 3)
+	senders := make([]*inletjs.Client, 4)
+	for i := range senders {
+		// Each on its own connection, to a different server where possible.
+		senders[i] = connect(t, cl.Servers[i%len(cl.Servers)].ClientURL())
+	}
+	ensure(t, senders[0], inletjs.ActionStreamConfig(inletjs.DefaultActionStream, time.Hour, 3, jetstream.FileStorage))
+
+	const events, copies, perEvent = 40, 8, 3
+	var wg sync.WaitGroup
+	var failed, stored atomic.Int64
+	for e := range events {
+		msgs := actions(fmt.Sprintf("evt-%d", e), perEvent)
+		for k := range copies {
+			wg.Go(func() {
+				res, err := senders[k%len(senders)].PublishAll(ctxT(t, 20*time.Second), msgs)
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("event %d copy %d: %v", e, k, err)
+					return
+				}
+				for _, r := range res {
+					if !r.Duplicate {
+						stored.Add(1)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d of %d sends failed", failed.Load(), events*copies)
+	}
+	if got := streamMsgs(t, senders[0], inletjs.DefaultActionStream); got != events*perEvent {
+		t.Errorf("stream holds %d messages, want %d (each action once)", got, events*perEvent)
+	}
+	if got := stored.Load(); got != events*perEvent {
+		t.Errorf("%d acks said stored, want %d: every other copy is a Duplicate", got, events*perEvent)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -119,19 +120,28 @@ func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, erro
 		if f == nil {
 			continue
 		}
-		if stop == nil {
+		for attempt := 1; stop == nil; attempt++ {
 			select {
 			case ack := <-f.Ok():
 				results[i] = ackResult(ack)
-				continue
 			case err := <-f.Err():
+				if inProcess(err) {
+					// Another copy with this id is being stored (replicated):
+					// send again shortly; its ack then says Duplicate.
+					if f, err = c.resend(ctx, down, &msgs[i], attempt); err == nil {
+						continue
+					}
+				}
 				results[i].Err = publishErr(msgs[i].Subject, err)
-				continue
 			case <-ctx.Done():
 				stop = contextErr(ctx.Err())
 			case <-down:
 				stop = fmt.Errorf("%w: %w", ErrUnavailable, nats.ErrDisconnected)
 			}
+			break
+		}
+		if stop == nil {
+			continue
 		}
 		// Take what has already arrived; the rest count as not acknowledged.
 		select {
@@ -144,6 +154,42 @@ func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, erro
 		}
 	}
 	return results, summarize(results)
+}
+
+// errCodeInProcess is JetStream's "duplicate message id is in process": a message
+// with the same Nats-Msg-Id is being stored (on a replicated stream, replicated)
+// and its outcome is not known yet.
+const errCodeInProcess jetstream.ErrorCode = 10158
+
+// maxInProcessAttempts bounds the sends of one message answered errCodeInProcess:
+// with resend's waits, about 5 seconds.
+const maxInProcessAttempts = 50
+
+// inProcess reports whether err says another copy of the message is being stored.
+func inProcess(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeInProcess
+}
+
+// resend sends m again after a short wait that grows with attempt, once another
+// copy with its id was found in process. It fails with ErrUnavailable after
+// maxInProcessAttempts (an error publishErr counts as unavailable), or when ctx
+// ends or the connection is lost first.
+func (c *Client) resend(ctx context.Context, down <-chan struct{}, m *Message, attempt int) (jetstream.PubAckFuture, error) {
+	if attempt >= maxInProcessAttempts {
+		return nil, fmt.Errorf("message id %s still in process after %d attempts", m.MsgID, attempt)
+	}
+	wait := min(time.Duration(attempt)*10*time.Millisecond, 100*time.Millisecond)
+	t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-down:
+		return nil, nats.ErrDisconnected
+	}
+	return c.publishAsync(ctx, m)
 }
 
 // publishAsync sends one message without waiting for its ack. When the
@@ -235,7 +281,7 @@ func permanent(err error) bool {
 	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		return apiErr.Code >= 400 && apiErr.Code < 500
+		return apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.ErrorCode != errCodeInProcess
 	}
 	return false
 }

@@ -100,6 +100,8 @@ type Server struct {
 	closing atomic.Bool
 	// limits are the request rate limits of the SourceEnvironments that have one.
 	limits ratelimit.Set[types.NamespacedName]
+	// natsReached says NATS was connected at a readiness check since the start.
+	natsReached atomic.Bool
 }
 
 // NewServer returns a server with no configuration yet: it answers 503 to events and is
@@ -191,13 +193,23 @@ func (s *Server) MetricsHandler() http.Handler {
 // started, for status reporting.
 func (s *Server) Stats() map[string]Stats { return s.stats.all() }
 
-// Ready reports whether the server has a configuration and JetStream is reachable.
+// Ready reports whether the server should receive events: once its configuration is
+// loaded and it has reached NATS since it started. Losing NATS later does not make it
+// unready: an instance cannot tell an outage of its own from one of every instance,
+// and in the latter, instances leaving their Service would turn inlet's 503 with
+// Retry-After into connection errors at the sender's gateway. While disconnected it
+// answers events 503 with Retry-After, so nothing is lost either way; an instance
+// that never reached NATS (wrong URL or credentials) stays out of the Service.
 func (s *Server) Ready() error {
 	if s.snapshot.Load() == nil {
 		return errors.New("configuration not loaded yet")
 	}
-	if !s.opts.Publisher.Connected() {
-		return errors.New("NATS is not connected")
+	if s.opts.Publisher.Connected() {
+		s.natsReached.Store(true)
+		return nil
+	}
+	if !s.natsReached.Load() {
+		return errors.New("NATS not reached yet")
 	}
 	return nil
 }
@@ -205,6 +217,10 @@ func (s *Server) Ready() error {
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	if err := s.Ready(); err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if !s.opts.Publisher.Connected() {
+		_, _ = w.Write([]byte("ok; NATS is not connected: events are answered 503 with Retry-After until it is back"))
 		return
 	}
 	_, _ = w.Write([]byte("ok"))

@@ -170,8 +170,11 @@ func printActions(out io.Writer, output string, msgs []jetstream.Message, failed
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBJECT\tMAPPING\tACTION\tPARAMS")
 	for _, m := range msgs {
+		// UseNumber: the parameters are printed with every digit they were published with.
 		var a ingress.ActionMessage
-		if err := json.Unmarshal(m.Data, &a); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(m.Data))
+		dec.UseNumber()
+		if err := dec.Decode(&a); err != nil {
 			return err
 		}
 		params, _ := json.Marshal(a.Params)

@@ -21,9 +21,15 @@
 // first. The action stream ([ActionStreamConfig], subjects "inlet.actions.>")
 // has the idempotency window as its duplicate window and keeps messages at
 // least that long. The log stream ([LogStreamConfig], subjects "inlet.logs.>")
-// keeps records for its retention. The operator applies them with
-// [EnsureStream], which reports whether a stream was created, updated or left
-// unchanged.
+// keeps records for its retention and up to a size bound ([DefaultLogMaxBytes]),
+// so that logs never take the storage the actions need. The operator applies
+// them with [EnsureStream], which reports whether a stream was created, updated
+// or left unchanged, and never downgrades a stream it finds: replicas are only
+// raised, and a stream's storage and placement are kept unless asked for.
+//
+// On a replicated stream JetStream answers "duplicate message id is in
+// process" while the first copy of an id is being replicated; PublishAll sends
+// such a message again shortly, and its ack then says Duplicate.
 //
 // # Exactly once within the window
 //

@@ -96,6 +96,26 @@ func TestEnsureStreamClusterScalesUp(t *testing.T) {
 	}
 }
 
+// TestEnsureStreamClusterPlacementByTags places a stream by server tags only: the
+// server's own view of the placement must not make every later EnsureStream an
+// update.
+func TestEnsureStreamClusterPlacementByTags(t *testing.T) {
+	cl := natstest.StartCluster(t, 3)
+	c := connect(t, cl.URL())
+	cfg := inletjs.ActionStreamConfig("ACTIONS", time.Hour, 1, jetstream.FileStorage)
+	cfg.Placement = &jetstream.Placement{Tags: []string{"server:2", "test"}}
+	if got := ensure(t, c, cfg); got != inletjs.StreamCreated {
+		t.Fatalf("EnsureStream = %s, want %s", got, inletjs.StreamCreated)
+	}
+	if got := ensure(t, c, cfg); got != inletjs.StreamUnchanged {
+		t.Errorf("EnsureStream again = %s, want %s", got, inletjs.StreamUnchanged)
+	}
+	info := streamInfo(t, c.JetStream(), "ACTIONS")
+	if info.Cluster == nil || info.Cluster.Leader != "inlet-test-2" {
+		t.Errorf("stream cluster info = %+v, want it on inlet-test-2 (tag server:2)", info.Cluster)
+	}
+}
+
 func streamInfo(t testing.TB, js jetstream.JetStream, name string) *jetstream.StreamInfo {
 	t.Helper()
 	s, err := js.Stream(ctxT(t, 10*time.Second), name)

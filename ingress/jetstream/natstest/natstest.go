@@ -99,9 +99,10 @@ type Cluster struct {
 	dirs    []string
 }
 
-// StartCluster runs n JetStream servers clustered on loopback, each with a
-// store in a temporary directory of t, and waits until they have elected a
-// JetStream meta leader. The servers are shut down when the test ends.
+// StartCluster runs n JetStream servers clustered on loopback (cluster name
+// "inlet-test"), each with a store in a temporary directory of t and the server
+// tags "test" and "server:<i>", and waits until they have elected a JetStream
+// meta leader. The servers are shut down when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{name: "inlet-test", ports: make([]int, n), dirs: make([]string, n)}
@@ -180,6 +181,8 @@ func (c *Cluster) start(t testing.TB, i int) (*server.Server, error) {
 			Port: c.ports[i],
 		},
 		Routes: routes,
+		// Every server has the tag "test", and its own "server:<i>", for placement.
+		Tags: []string{"test", fmt.Sprintf("server:%d", i)},
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

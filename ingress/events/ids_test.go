@@ -138,3 +138,17 @@ func TestIDAndKey(t *testing.T) {
 		})
 	}
 }
+
+func TestMayHoldLargeInteger(t *testing.T) {
+	for i := range 40 {
+		for _, n := range []int{15, 16, 17, 31} {
+			body := []byte(strings.Repeat("x", i) + strings.Repeat("7", n) + strings.Repeat("y", i%3))
+			if got, want := mayHoldLargeInteger(body), n >= 16; got != want {
+				t.Errorf("offset %d, %d digits: got %v, want %v", i, n, got, want)
+			}
+		}
+	}
+	if mayHoldLargeInteger([]byte(strings.Repeat("123456789012345 ", 100))) {
+		t.Error("runs of 15 digits reported")
+	}
+}

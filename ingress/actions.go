@@ -95,6 +95,9 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 			if a.Kind == v1alpha1.ActionTriggerWorkflow && len(list) > v1alpha1.MaxRecipients {
 				return nil, fmt.Errorf("%s: %d recipients; a trigger may have at most %d, so it was not published", f.Program.Field(), len(list), v1alpha1.MaxRecipients)
 			}
+			// A list passed through from the body is the body's own: ids are written
+			// into a copy, so that the other actions and mappings still see the body.
+			list = slices.Clone(list)
 			for i, r := range list {
 				if id, ok := events.ID(r); ok {
 					list[i] = id

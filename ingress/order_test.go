@@ -53,3 +53,31 @@ func TestActionOrderAcrossMappings(t *testing.T) {
 		}
 	}
 }
+
+// An action never changes the body the other actions and mappings read: recipients
+// passed through from the body are turned into ids in a copy.
+func TestActionsDoNotChangeTheBody(t *testing.T) {
+	stripe := sourceCases["stripe"]
+	h := newHarness(t, fixture("stripe", stripe.spec, stripe.secret,
+		trigger(stripe.eventType, "body.ids"),
+		v1alpha1.EventMappingSpec{EventType: stripe.eventType, When: "body.ids[0] + 1.0 == 43.0", Actions: []v1alpha1.Action{
+			{SetTenant: &v1alpha1.SetTenantAction{ID: "string(int(body.ids[1]))"}},
+		}},
+	))
+	body := `{"id":"evt_ids","type":"` + stripe.eventType + `","ids":[42,7]}`
+	if a := h.send("stripe-test", []byte(body)); a.Status != 200 || a.Actions != 2 || a.Failed != 0 {
+		t.Fatalf("answer = %+v, want 200 with 2 actions and none failed", a)
+	}
+	for _, m := range h.actions(jetstream.ActionStreamSubject) {
+		switch m.Action {
+		case "triggerWorkflow":
+			if got := fmt.Sprint(m.Params["recipients"]); got != "[42 7]" {
+				t.Errorf("recipients = %s, want [42 7]", got)
+			}
+		case "setTenant":
+			if m.Params["id"] != "7" {
+				t.Errorf("tenant = %v, want 7", m.Params["id"])
+			}
+		}
+	}
+}

@@ -321,7 +321,7 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 	have := make([]jetstream.StreamConfig, len(wants))
 	s.streamsErr = r.nats.WithJetStream(ctx, s.nats, func(ctx context.Context, js jetstream.JetStream) error {
 		for i, w := range wants {
-			res, err := inletjs.EnsureStream(ctx, js, w.cfg, w.opts...)
+			res, err := inletjs.EnsureStream(ctx, js, w.cfg)
 			if err != nil {
 				return err
 			}
@@ -364,11 +364,12 @@ func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
 		h := have[i]
 		attrs := []string{fmt.Sprintf("R%d", max(h.Replicas, 1))}
 		if h.Replicas > w.cfg.Replicas {
-			attrs[0] += fmt.Sprintf(" where R%d is asked: replicas are never lowered", w.cfg.Replicas)
+			attrs[0] += fmt.Sprintf(" (R%d asked: replicas are never lowered)", w.cfg.Replicas)
 		}
 		attrs = append(attrs, strings.ToLower(h.Storage.String())+" storage")
-		if h.Storage != w.cfg.Storage {
-			attrs[len(attrs)-1] += fmt.Sprintf(" (%s cannot be set on an existing stream)", strings.ToLower(w.cfg.Storage.String()))
+		if h.Storage != w.cfg.Storage && w.storageAsked {
+			attrs[len(attrs)-1] += fmt.Sprintf(" (%s asked: JetStream cannot change an existing stream's storage; delete the stream to recreate it)",
+				w.cfg.Storage.String())
 		}
 		if p := h.Placement; p != nil && (p.Cluster != "" || len(p.Tags) > 0) {
 			attrs = append(attrs, "placed"+placementText(p))
@@ -475,10 +476,11 @@ func (s *streamSettings) add(spec v1alpha1.StreamSettings, d StreamDefaults) {
 	}
 }
 
-// streamWant is a stream's configuration and how EnsureStream is to treat it.
+// streamWant is a stream's configuration, and whether a SourceEnvironment asked for
+// its storage (rather than the default applying).
 type streamWant struct {
-	cfg  jetstream.StreamConfig
-	opts []inletjs.EnsureOption
+	cfg          jetstream.StreamConfig
+	storageAsked bool
 }
 
 // streams returns the action stream's and the log stream's configurations.
@@ -491,16 +493,17 @@ func (n streamNeeds) streams(se *v1alpha1.SourceEnvironment) []streamWant {
 	}
 }
 
-// apply sets replicas, storage and placement on cfg: a storage asked by a
-// SourceEnvironment is required, the default storage only used to create the stream,
-// and without a placement asked the default one applies, or none (the stream keeps
-// its own).
+// apply sets replicas, storage and placement on cfg. The storage is used to create
+// the stream: JetStream cannot change it in place, so a stream found with another one
+// keeps it and StreamsReady's message says so when a SourceEnvironment asked for it.
+// Without a placement asked the default one applies, or none (the stream keeps its
+// own).
 func (s streamSettings) apply(cfg jetstream.StreamConfig, d StreamDefaults) streamWant {
 	w := streamWant{cfg: cfg}
 	w.cfg.Replicas = int(max(s.replicas, 1))
 	storage := s.storage
 	if storage != "" {
-		w.opts = append(w.opts, inletjs.RequireStorage())
+		w.storageAsked = true
 	} else {
 		storage = d.Storage
 	}

@@ -500,11 +500,11 @@ func TestStreamNeedsSettings(t *testing.T) {
 		return e
 	}
 	type stream struct {
-		replicas       int
-		storage        jetstream.StorageType
-		requireStorage bool
-		placement      *jetstream.Placement
-		maxBytes       int64 // log stream only
+		replicas     int
+		storage      jetstream.StorageType
+		storageAsked bool
+		placement    *jetstream.Placement
+		maxBytes     int64 // log stream only
 	}
 	gi := resource.MustParse("2Gi")
 	tests := map[string]struct {
@@ -530,7 +530,7 @@ func TestStreamNeedsSettings(t *testing.T) {
 				p.LogMaxBytes = &gi
 			},
 			defaults: StreamDefaults{Replicas: 3, Storage: v1alpha1.StreamStorageMemory},
-			actions:  stream{replicas: 5, storage: jetstream.FileStorage, requireStorage: true, placement: &jetstream.Placement{Tags: []string{"ssd"}}, maxBytes: -1},
+			actions:  stream{replicas: 5, storage: jetstream.FileStorage, storageAsked: true, placement: &jetstream.Placement{Tags: []string{"ssd"}}, maxBytes: -1},
 			logs:     stream{replicas: 1, storage: jetstream.MemoryStorage, maxBytes: 2 << 30},
 		},
 		"shared streams: highest replicas, first placement and storage by name, largest log bound": {
@@ -549,7 +549,7 @@ func TestStreamNeedsSettings(t *testing.T) {
 				}),
 			},
 			defaults: StreamDefaults{Replicas: 3},
-			actions:  stream{replicas: 3, storage: jetstream.MemoryStorage, requireStorage: true, placement: &jetstream.Placement{Cluster: "east"}, maxBytes: -1},
+			actions:  stream{replicas: 3, storage: jetstream.MemoryStorage, storageAsked: true, placement: &jetstream.Placement{Cluster: "east"}, maxBytes: -1},
 			logs:     stream{replicas: 3, storage: jetstream.FileStorage, maxBytes: 2 << 30},
 		},
 	}
@@ -560,7 +560,7 @@ func TestStreamNeedsSettings(t *testing.T) {
 			wants := streamNeedsFor(&self, all, "nats://default:4222", tt.defaults).streams(&self)
 			for i, want := range []stream{tt.actions, tt.logs} {
 				w := wants[i]
-				got := stream{replicas: w.cfg.Replicas, storage: w.cfg.Storage, requireStorage: len(w.opts) > 0, placement: w.cfg.Placement, maxBytes: w.cfg.MaxBytes}
+				got := stream{replicas: w.cfg.Replicas, storage: w.cfg.Storage, storageAsked: w.storageAsked, placement: w.cfg.Placement, maxBytes: w.cfg.MaxBytes}
 				if !reflect.DeepEqual(want, got) {
 					t.Errorf("stream %s:\n got %+v (placement %+v)\nwant %+v (placement %+v)", w.cfg.Name, got, got.placement, want, want.placement)
 				}

@@ -18,7 +18,8 @@ import (
 // TestStreamsOnAClusterAreNeverDowngraded runs the operator, with its default of one
 // replica, against a three-server NATS cluster whose operator created the streams R3
 // beforehand: they stay R3, also when a SourceEnvironment explicitly asks for fewer,
-// and StreamsReady says so; a storage JetStream cannot change in place is reported.
+// and StreamsReady says so; a storage JetStream cannot change in place is reported
+// there too, while the other settings are applied.
 func TestStreamsOnAClusterAreNeverDowngraded(t *testing.T) {
 	cl := natstest.StartCluster(t, 3)
 	h := startOn(t, Options{}, cl.URL())
@@ -49,7 +50,7 @@ func TestStreamsOnAClusterAreNeverDowngraded(t *testing.T) {
 		t.Fatalf("after the reconcile: %v", err)
 	}
 	c := meta.FindStatusCondition(se.Status.Conditions, v1alpha1.ConditionStreamsReady)
-	if !strings.Contains(c.Message, "stream INLET_ACTIONS (R3 where R1 is asked: replicas are never lowered, file storage") {
+	if !strings.Contains(c.Message, "stream INLET_ACTIONS (R3 (R1 asked: replicas are never lowered), file storage") {
 		t.Errorf("StreamsReady message = %q, want the action stream's R3 kept", c.Message)
 	}
 
@@ -70,23 +71,33 @@ func TestStreamsOnAClusterAreNeverDowngraded(t *testing.T) {
 		t.Fatalf("after asking R1: %v", err)
 	}
 
-	// Memory storage cannot be set on the existing file stream: StreamsReady says so
-	// and the stream is left as it is.
+	// Memory storage cannot be set on the existing file stream: StreamsReady says so,
+	// the stream keeps its storage and the rest is applied.
 	se, err := h.sourceEnvironment("stripe-production")
 	if err != nil {
 		t.Fatal(err)
 	}
 	se.Spec.Publish.LogStreamSettings.Storage = v1alpha1.StreamStorageMemory
+	se.Spec.Publish.LogRetention = &metav1.Duration{Duration: 200 * time.Hour}
 	if err := h.c.Update(h.ctx(), se); err != nil {
 		t.Fatal(err)
 	}
-	se = h.waitForCondition("stripe-production", v1alpha1.ConditionStreamsReady, metav1.ConditionFalse, v1alpha1.ReasonNATSError)
-	c = meta.FindStatusCondition(se.Status.Conditions, v1alpha1.ConditionStreamsReady)
-	if !strings.Contains(c.Message, "storage is File and cannot be changed to Memory in place") {
-		t.Errorf("StreamsReady message = %q, want the storage explained", c.Message)
-	}
-	if cfg, err := h.stream(v1alpha1.DefaultLogStream); err != nil || cfg.Storage != jetstream.FileStorage || cfg.Replicas != 3 {
-		t.Errorf("log stream after asking memory: %+v, %v; want file R3 kept", cfg, err)
+	eventually(t, "StreamsReady for the memory request", func() error {
+		se, err := h.sourceEnvironment("stripe-production")
+		if err != nil {
+			return err
+		}
+		if err := hasCondition(se.Status.Conditions, se.Generation, v1alpha1.ConditionStreamsReady, metav1.ConditionTrue, v1alpha1.ReasonStreamsReady); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(se.Status.Conditions, v1alpha1.ConditionStreamsReady)
+		if want := "file storage (Memory asked: JetStream cannot change an existing stream's storage; delete the stream to recreate it), retention 200h0m0s"; !strings.Contains(c.Message, want) {
+			return fmt.Errorf("StreamsReady message = %q, want %q", c.Message, want)
+		}
+		return nil
+	})
+	if cfg, err := h.stream(v1alpha1.DefaultLogStream); err != nil || cfg.Storage != jetstream.FileStorage || cfg.Replicas != 3 || cfg.MaxAge != 200*time.Hour {
+		t.Errorf("log stream after asking memory: %+v, %v; want file R3 kept, retention 200h applied", cfg, err)
 	}
 }
 

@@ -301,8 +301,10 @@ func (p ingressPod) args() []string {
 
 // readinessProbe asks /readyz every second from the start: the kubelet runs no probe
 // within initialDelaySeconds and then waits a whole period between two, so a new pod
-// is Ready within about a second of being able to serve (NATS connected, configuration
-// loaded). Three failures in a row (3s) take a pod out of the Service.
+// is Ready within about a second of being able to serve (NATS reached, configuration
+// loaded). Three failures in a row (3s) take a pod out of the Service; losing NATS
+// afterwards is not one, so that in a NATS outage the pods stay in the Service and
+// answer 503 with Retry-After.
 func readinessProbe() *corev1.Probe {
 	return probe("/readyz", 0, 1, 3)
 }

@@ -68,6 +68,11 @@ var _ Publisher = (*Client)(nil)
 // Nats-Msg-Id, and waits until every one is acknowledged or ctx is done. It
 // returns one [Result] per message, in order.
 //
+// The messages are sent in order, on one connection, so a stream stores those
+// it captures in that order, with increasing sequences: the ingress passes an
+// event's actions in the fixed action order (identify before trigger) and
+// relies on it.
+//
 // The error is nil only when every message was acknowledged (stored now, or
 // found Duplicate). Otherwise it says how many were not, and wraps one cause:
 // a cause that a retry cannot fix (an invalid subject, a payload over the

@@ -34,11 +34,11 @@ func TestEnsureStreamClusterNeverDowngrades(t *testing.T) {
 		t.Fatalf("create R3 log stream: %v", err)
 	}
 
-	if got := ensure(t, c, inletjs.ActionStreamConfig(inletjs.DefaultActionStream, 24*time.Hour, 1, jetstream.FileStorage)); got != inletjs.StreamUnchanged {
+	if got := ensureOn(t, c, inletjs.ActionStreamConfig(inletjs.DefaultActionStream, 24*time.Hour, 1, jetstream.FileStorage)); got != inletjs.StreamUnchanged {
 		t.Errorf("EnsureStream(R1 default) of an R3 action stream = %s, want %s", got, inletjs.StreamUnchanged)
 	}
 	// The log stream gets its size bound, and keeps its replicas and storage.
-	if got := ensure(t, c, inletjs.LogStreamConfig(inletjs.DefaultLogStream, time.Hour, 1, jetstream.FileStorage)); got != inletjs.StreamUpdated {
+	if got := ensureOn(t, c, inletjs.LogStreamConfig(inletjs.DefaultLogStream, time.Hour, 1, jetstream.FileStorage)); got != inletjs.StreamUpdated {
 		t.Errorf("EnsureStream(R1 default) of an unbounded R3 log stream = %s, want %s", got, inletjs.StreamUpdated)
 	}
 	want := map[string]struct {
@@ -68,25 +68,25 @@ func TestEnsureStreamClusterScalesUp(t *testing.T) {
 	c := connect(t, cl.URL())
 	js := c.JetStream()
 
-	ensure(t, c, inletjs.ActionStreamConfig("ACTIONS", time.Hour, 1, jetstream.FileStorage))
+	ensureOn(t, c, inletjs.ActionStreamConfig("ACTIONS", time.Hour, 1, jetstream.FileStorage))
 	if info := streamInfo(t, js, "ACTIONS"); info.Config.Replicas != 1 {
 		t.Fatalf("new stream is R%d, want R1", info.Config.Replicas)
 	}
 	cfg := inletjs.ActionStreamConfig("ACTIONS", time.Hour, 3, jetstream.FileStorage)
 	cfg.Placement = &jetstream.Placement{Cluster: "inlet-test"}
-	if got := ensure(t, c, cfg); got != inletjs.StreamUpdated {
+	if got := ensureOn(t, c, cfg); got != inletjs.StreamUpdated {
 		t.Errorf("EnsureStream(R3) of an R1 stream = %s, want %s", got, inletjs.StreamUpdated)
 	}
 	// Scaled first; the move follows once the scaling is done, as the
 	// operator's next reconcile does it.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		res, err := inletjs.EnsureStream(ctxT(t, 10*time.Second), js, cfg)
+		res, err := inletjs.EnsureStream(ctxT(t, 30*time.Second), js, cfg)
 		if err == nil && res == inletjs.StreamUnchanged {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("EnsureStream(R3, placement) = %s, %v after 20s, want %s", res, err, inletjs.StreamUnchanged)
+			t.Fatalf("EnsureStream(R3, placement) = %s, %v after 60s, want %s", res, err, inletjs.StreamUnchanged)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -104,10 +104,10 @@ func TestEnsureStreamClusterPlacementByTags(t *testing.T) {
 	c := connect(t, cl.URL())
 	cfg := inletjs.ActionStreamConfig("ACTIONS", time.Hour, 1, jetstream.FileStorage)
 	cfg.Placement = &jetstream.Placement{Tags: []string{"server:2", "test"}}
-	if got := ensure(t, c, cfg); got != inletjs.StreamCreated {
+	if got := ensureOn(t, c, cfg); got != inletjs.StreamCreated {
 		t.Fatalf("EnsureStream = %s, want %s", got, inletjs.StreamCreated)
 	}
-	if got := ensure(t, c, cfg); got != inletjs.StreamUnchanged {
+	if got := ensureOn(t, c, cfg); got != inletjs.StreamUnchanged {
 		t.Errorf("EnsureStream again = %s, want %s", got, inletjs.StreamUnchanged)
 	}
 	info := streamInfo(t, c.JetStream(), "ACTIONS")
@@ -118,7 +118,7 @@ func TestEnsureStreamClusterPlacementByTags(t *testing.T) {
 
 func streamInfo(t testing.TB, js jetstream.JetStream, name string) *jetstream.StreamInfo {
 	t.Helper()
-	s, err := js.Stream(ctxT(t, 10*time.Second), name)
+	s, err := js.Stream(ctxT(t, 30*time.Second), name)
 	if err != nil {
 		t.Fatalf("get stream %s: %v", name, err)
 	}
@@ -137,7 +137,7 @@ func TestConcurrentDuplicatesOnR3(t *testing.T) {
 		// Each on its own connection, to a different server where possible.
 		senders[i] = connect(t, cl.Servers[i%len(cl.Servers)].ClientURL())
 	}
-	ensure(t, senders[0], inletjs.ActionStreamConfig(inletjs.DefaultActionStream, time.Hour, 3, jetstream.FileStorage))
+	ensureOn(t, senders[0], inletjs.ActionStreamConfig(inletjs.DefaultActionStream, time.Hour, 3, jetstream.FileStorage))
 
 	const events, copies, perEvent = 40, 8, 3
 	var wg sync.WaitGroup
@@ -170,4 +170,14 @@ func TestConcurrentDuplicatesOnR3(t *testing.T) {
 	if got := stored.Load(); got != events*perEvent {
 		t.Errorf("%d acks said stored, want %d: every other copy is a Duplicate", got, events*perEvent)
 	}
+}
+
+// ensureOn is ensure with room for a cluster's elections on a busy machine.
+func ensureOn(t testing.TB, c *inletjs.Client, cfg jetstream.StreamConfig) inletjs.EnsureResult {
+	t.Helper()
+	res, err := inletjs.EnsureStream(ctxT(t, 30*time.Second), c.JetStream(), cfg)
+	if err != nil {
+		t.Fatalf("EnsureStream(%s): %v", cfg.Name, err)
+	}
+	return res
 }

@@ -136,11 +136,12 @@ func (c *Cluster) URL() string {
 	return strings.Join(urls, ",")
 }
 
-// WaitForLeader waits up to 30s until the cluster has a JetStream meta
-// leader and every running server is current with it.
+// WaitForLeader waits up to 60s (elections are slow on a busy machine) until
+// the cluster has a JetStream meta leader and every running server is current
+// with it.
 func (c *Cluster) WaitForLeader(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		leader, current := false, true
 		for _, s := range c.Servers {
@@ -155,7 +156,7 @@ func (c *Cluster) WaitForLeader(t testing.TB) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("nats cluster elected no JetStream leader within 30s")
+	t.Fatal("nats cluster elected no JetStream leader within 60s")
 }
 
 // start runs server i of the cluster on a free client port, its route port

@@ -30,7 +30,7 @@ const (
 	DefaultResyncInterval = 30 * time.Second
 	// DefaultKeysBudget is the number of idempotency keys an action stream's duplicate
 	// window may hold before IdempotencyWithinBudget turns False, when
-	// Options.KeysBudget is zero. About 650 MB of NATS memory.
+	// Options.KeysBudget is zero.
 	DefaultKeysBudget int64 = 5_000_000
 	// DefaultInProcessEndpoint is the endpoint base URL reported in in-process mode
 	// when Options.EndpointBaseURL is empty: the ingress's default listen address.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -18,7 +17,6 @@ import (
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
-	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 )
 
@@ -26,21 +24,8 @@ import (
 // signature headers a source's verification reads nor the token headers the user
 // configured, whatever their names say.
 func TestInletEventsShowsNoSecrets(t *testing.T) {
-	_, url := natstest.Start(t)
 	ctx := context.Background()
-	client, err := jetstream.Connect(ctx, url, jetstream.WithName("events-redaction-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	for _, cfg := range []natsjs.StreamConfig{
-		jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, natsjs.MemoryStorage),
-		jetstream.LogStreamConfig(v1alpha1.DefaultLogStream, time.Hour, 1, natsjs.MemoryStorage),
-	} {
-		if _, err := jetstream.EnsureStream(ctx, client.JetStream(), cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	client, url := natsWithStreams(t, "events-redaction-test")
 	httpSource := func(v v1alpha1.Verification) v1alpha1.SourceSpec {
 		return v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeHTTP, HTTP: &v1alpha1.HTTPSource{Verification: v}}
 	}
@@ -60,7 +45,9 @@ func TestInletEventsShowsNoSecrets(t *testing.T) {
 			HMAC: &v1alpha1.HMACVerification{Header: "X-Shopify-Hmac-Sha256", Encoding: v1alpha1.EncodingBase64}}), "shpss_events", `{"type":"orders.paid"}`},
 	}
 	const token = "tok_events_0123456789abcdefghijklmnop"
-	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: "default", Name: name, Generation: 1} }
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: "default", Name: name, Generation: 1}
+	}
 	var in config.Inputs
 	for name, s := range sources {
 		in.Sources = append(in.Sources, v1alpha1.Source{ObjectMeta: meta(name), Spec: s.spec})

@@ -11,37 +11,23 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
-	"inlet.dev/inlet/ingress/jetstream"
-	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 )
 
 // `inlet events -o json` prints one JSON object per line, also for an event whose
 // payload was sent pretty-printed, over several lines.
 func TestInletEventsJSONIsOneObjectPerLine(t *testing.T) {
-	_, url := natstest.Start(t)
 	ctx := context.Background()
-	client, err := jetstream.Connect(ctx, url, jetstream.WithName("events-json-test"))
-	if err != nil {
-		t.Fatal(err)
+	client, url := natsWithStreams(t, "events-json-test")
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: "default", Name: name, Generation: 1}
 	}
-	t.Cleanup(client.Close)
-	for _, cfg := range []natsjs.StreamConfig{
-		jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, natsjs.MemoryStorage),
-		jetstream.LogStreamConfig(v1alpha1.DefaultLogStream, time.Hour, 1, natsjs.MemoryStorage),
-	} {
-		if _, err := jetstream.EnsureStream(ctx, client.JetStream(), cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: "default", Name: name, Generation: 1} }
 	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeStripe}
 	const secret = "whsec_events_json"
 	snap := config.Build(config.Inputs{

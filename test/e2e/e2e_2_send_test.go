@@ -31,7 +31,7 @@ func TestREADMESendThroughAPortForward(t *testing.T) {
 	}
 	for _, c := range []struct {
 		sourceEnvironment, sample string
-		secrets               []string // values that must not be printed
+		secrets                   []string // values that must not be printed
 	}{
 		{"stripe-production", "customer.subscription.created", []string{secretValue(t, cl.Client(), "stripe-webhook", "secret")}},
 		{"segment-production", "identify", []string{secretValue(t, cl.Client(), "segment-production-endpoint-token", "token")}},

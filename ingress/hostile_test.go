@@ -232,7 +232,7 @@ func TestRefusedRequestsAreLoggedWithinBounds(t *testing.T) {
 		h.post(h.http.URL, "/e/default/stripe-test", hugeHeaders(), body) // 401
 		if i < 5 {
 			h.post(h.http.URL, "/e/default/stripe-test", hugeHeaders(), []byte(`{"type":"`+strings.Repeat("x", 2000)+`"}`)) // 413
-			h.post(h.http.URL, "/e/default/segment-test/tok_wrong_wrong_wrong_wrong_wrong", hugeHeaders(), body)     // 401
+			h.post(h.http.URL, "/e/default/segment-test/tok_wrong_wrong_wrong_wrong_wrong", hugeHeaders(), body)            // 401
 		}
 	}
 	elapsed := time.Since(start)

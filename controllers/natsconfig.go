@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 
@@ -12,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	inletjs "inlet.dev/inlet/ingress/jetstream"
 )
 
 // ConfigMapNATSURL is the key of the operator's ConfigMap (Options.ConfigMap) that
@@ -71,28 +72,10 @@ func (d *natsDefaults) log(ctx context.Context, natsURL, why string) {
 		return
 	}
 	d.logged = why + "\x00" + natsURL
-	logf.FromContext(ctx).Info(why, "natsURL", redactURL(natsURL))
+	logf.FromContext(ctx).Info(why, "natsURL", inletjs.RedactURLs(natsURL))
 }
 
 // isConfigMap reports whether o is the watched ConfigMap.
 func (d *natsDefaults) isConfigMap(o client.Object) bool {
 	return d.enabled() && o.GetNamespace() == d.configMap.Namespace && o.GetName() == d.configMap.Name
-}
-
-// redactURL hides the password of every URL of a comma-separated server list, for
-// status messages and logs.
-func redactURL(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		switch u, err := url.Parse(p); {
-		case err == nil && u.User != nil:
-			u.User = url.User("redacted")
-			p = u.String()
-		case err != nil && strings.Contains(p, "@"):
-			p = "<unparsable URL>"
-		}
-		parts[i] = p
-	}
-	return strings.Join(parts, ",")
 }

@@ -98,19 +98,3 @@ func TestNATSURLFromConfigMap(t *testing.T) {
 	}
 	h.waitForNATSURL(name, fallback)
 }
-
-func TestRedactURL(t *testing.T) {
-	tests := map[string]string{
-		"nats://nats.nats:4222":                "nats://nats.nats:4222",
-		"nats://user:pass@nats:4222":           "nats://redacted@nats:4222",
-		"tls://token@a:4222, tls://u:p@b:4222": "tls://redacted@a:4222,tls://redacted@b:4222",
-		"nats://u:p%zz@nats:4222":              "<unparsable URL>",
-		"":                                     "",
-		"nats://a:4222,nats://b:4222,nats://c:4222/x?y": "nats://a:4222,nats://b:4222,nats://c:4222/x?y",
-	}
-	for in, want := range tests {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -340,7 +340,7 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 		}
 		return nil
 	})
-	if u := redactURL(s.nats.URL); s.streamsErr != nil && !strings.Contains(s.streamsErr.Error(), u) {
+	if u := inletjs.RedactURLs(s.nats.URL); s.streamsErr != nil && !strings.Contains(s.streamsErr.Error(), u) {
 		// Name the server, without credentials, unless the error already does.
 		s.streamsErr = fmt.Errorf("NATS at %s: %w", u, s.streamsErr)
 	}

@@ -181,7 +181,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 	if o.outageEvery <= 0 {
 		o.outageEvery = DefaultOutageLogInterval
 	}
-	server := redactURLs(serverURL)
+	server := RedactURLs(serverURL)
 	if o.inProcess != nil {
 		server = "in-process"
 	}
@@ -248,7 +248,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 	nc, err := nats.Connect(serverURL, nopts...)
 	if err != nil {
 		c.stopOutageLog()
-		return nil, fmt.Errorf("connect to nats %s: %w", redactURLs(serverURL), err)
+		return nil, fmt.Errorf("connect to nats %s: %w", RedactURLs(serverURL), err)
 	}
 	c.nc = nc
 	js, err := jetstream.New(nc,
@@ -275,7 +275,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 		if lastErr == nil {
 			lastErr = ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: connect to nats %s: %w", ErrUnavailable, redactURLs(serverURL), lastErr)
+		return nil, fmt.Errorf("%w: connect to nats %s: %w", ErrUnavailable, RedactURLs(serverURL), lastErr)
 	}
 }
 
@@ -451,9 +451,9 @@ func backoff(minWait, maxWait time.Duration) nats.ReconnectDelayHandler {
 	}
 }
 
-// redactURLs removes passwords from a comma-separated list of server URLs,
-// for error messages.
-func redactURLs(s string) string {
+// RedactURLs replaces the user information (password or token) of every URL of a
+// comma-separated server list with "redacted", for logs, errors and status messages.
+func RedactURLs(s string) string {
 	parts := strings.Split(s, ",")
 	for i, p := range parts {
 		p = strings.TrimSpace(p)

@@ -256,11 +256,15 @@ func TestRedactURLs(t *testing.T) {
 		"token":       {in: "nats://t0ken@host:4222", want: "nats://redacted@host:4222"},
 		"list":        {in: "nats://a:b@h1:4222, nats://h2:4222", want: "nats://redacted@h1:4222,nats://h2:4222"},
 		"unparseable": {in: "nats://a:b@h1:42%2", want: "<unparsable url>"},
+		"token list":  {in: "tls://token@a:4222, tls://u:p@b:4222", want: "tls://redacted@a:4222,tls://redacted@b:4222"},
+		"bad escape":  {in: "nats://u:p%zz@nats:4222", want: "<unparsable url>"},
+		"empty":       {in: "", want: ""},
+		"list, path":  {in: "nats://a:4222,nats://b:4222,nats://c:4222/x?y", want: "nats://a:4222,nats://b:4222,nats://c:4222/x?y"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := redactURLs(tc.in); got != tc.want {
-				t.Errorf("redactURLs(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := RedactURLs(tc.in); got != tc.want {
+				t.Errorf("RedactURLs(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}

@@ -120,11 +120,9 @@ func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 	}
 	li := newLiveIngress(nc, "local", log.WithName("ingress"))
 	li.afterApply = o.saveEndpointTokens(log)
-	if o.metricsListen != "" && o.metricsListen != "0" {
-		if li.metrics, err = net.Listen("tcp", o.metricsListen); err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("listen on %s for metrics (--metrics-listen picks another address, 0 turns metrics off): %w", o.metricsListen, err)
-		}
+	if li.metrics, err = listenMetrics(o.metricsListen); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	return o.serve(ctx, out, cfg, mgr.Start, li, ln, srv.ClientURL(), start)
 }

@@ -120,12 +120,12 @@ func (o *devOptions) run(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("listen on %s (--listen picks another address): %w", o.listen, err)
 	}
 	metrics := ""
-	if o.metricsListen != "" && o.metricsListen != "0" {
-		mln, err := net.Listen("tcp", o.metricsListen)
-		if err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("listen on %s for metrics (--metrics-listen picks another address, 0 turns metrics off): %w", o.metricsListen, err)
-		}
+	mln, err := listenMetrics(o.metricsListen)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if mln != nil {
 		metrics = ", metrics at http://" + mln.Addr().String() + "/metrics"
 		go func() {
 			if err := d.server.ServeMetrics(ctx, mln); err != nil {

@@ -105,12 +105,12 @@ func (o *ingressOptions) run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
 	li := newLiveIngress(nc, o.instance, log)
+	if li.metrics, err = listenMetrics(o.metricsListen); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	metricsAddr := "off"
-	if o.metricsListen != "" && o.metricsListen != "0" {
-		if li.metrics, err = net.Listen("tcp", o.metricsListen); err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("listen on %s for metrics (--metrics-listen): %w", o.metricsListen, err)
-		}
+	if li.metrics != nil {
 		metricsAddr = li.metrics.Addr().String()
 	}
 	log.Info("ingress starting", "listen", ln.Addr().String(), "metrics", metricsAddr, "namespace", o.namespace,

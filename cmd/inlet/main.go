@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -96,4 +97,17 @@ func redactURL(s string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// listenMetrics opens the --metrics-listen address; none (nil) when it is "" or "0",
+// which turn metrics off.
+func listenMetrics(addr string) (net.Listener, error) {
+	if addr == "" || addr == "0" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s for metrics (--metrics-listen picks another address, 0 turns metrics off): %w", addr, err)
+	}
+	return ln, nil
 }

@@ -27,9 +27,9 @@ import (
 
 	"inlet.dev/inlet/api/manifests"
 	"inlet.dev/inlet/api/v1alpha1"
-	"inlet.dev/inlet/controllers/testenv"
 	inletjs "inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
+	"inlet.dev/inlet/internal/testenv"
 )
 
 // env is the control plane every test in this package shares; each test works in a

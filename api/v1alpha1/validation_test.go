@@ -19,7 +19,7 @@ import (
 	"inlet.dev/inlet/api/apitest"
 	"inlet.dev/inlet/api/manifests"
 	"inlet.dev/inlet/api/v1alpha1"
-	"inlet.dev/inlet/controllers/testenv"
+	"inlet.dev/inlet/internal/testenv"
 )
 
 var env *testenv.Env

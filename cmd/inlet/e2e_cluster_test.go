@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"inlet.dev/inlet/api/v1alpha1"
-	"inlet.dev/inlet/controllers/testenv"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/internal/testenv"
 )
 
 // controlPlaneDir returns the etcd and kube-apiserver folder, skipping the test when

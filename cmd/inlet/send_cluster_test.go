@@ -20,7 +20,7 @@ import (
 
 	"inlet.dev/inlet/api/manifests"
 	"inlet.dev/inlet/api/v1alpha1"
-	"inlet.dev/inlet/controllers/testenv"
+	"inlet.dev/inlet/internal/testenv"
 )
 
 // inlet send --cluster reads the SourceEnvironment, its Source, its signing Secret and

@@ -26,13 +26,13 @@ import (
 	"inlet.dev/inlet/api/manifests"
 	"inlet.dev/inlet/api/v1alpha1"
 	sampleevents "inlet.dev/inlet/config/samples/events"
-	"inlet.dev/inlet/controllers/testenv"
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 	"inlet.dev/inlet/ingress/watch"
+	"inlet.dev/inlet/internal/testenv"
 )
 
 // liveWithin is the generous bound the tests assert; the design asks for 2 s and the

@@ -5,60 +5,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/celext"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/events"
 )
-
-// ActionMessage is what is published for every action, as JSON, on
-// inlet.actions.<environment>.<action>. It is the contract with whoever consumes the
-// actions (docs/actions.md).
-type ActionMessage struct {
-	// ID is the message id: the Nats-Msg-Id when the event has an idempotency key (so a
-	// redelivery carries the same id), a unique id otherwise.
-	ID string `json:"id"`
-	// Action is the action kind: identifyUser, triggerWorkflow, ...
-	Action string `json:"action"`
-	// Params are the action's parameters: its literal names (workflow, collection,
-	// audience) and the values of its CEL fields (recipients, data, id, ...).
-	Params map[string]any `json:"params"`
-	// Environment is the SourceEnvironment's environment (production, ...).
-	Environment string `json:"environment"`
-	// Source says where the event came from.
-	Source MessageSource `json:"source"`
-	// Mapping is the EventMapping that produced the action ("identifyUsers" for an
-	// identify call turned into a user by the SourceEnvironment's identifyUsers).
-	Mapping string `json:"mapping"`
-	// Position is the action's index in the mapping's spec.actions.
-	Position int `json:"position"`
-	// Event is the event the action came from.
-	Event MessageEvent `json:"event"`
-}
-
-// MessageSource names the Source and SourceEnvironment of an action.
-type MessageSource struct {
-	Namespace         string `json:"namespace"`
-	Name              string `json:"name"`
-	Type              string `json:"type"`
-	SourceEnvironment string `json:"sourceEnvironment"`
-}
-
-// MessageEvent describes the event an action came from.
-type MessageEvent struct {
-	// ID identifies the delivery in the event log.
-	ID string `json:"id"`
-	// Type is the event type the mapping matched.
-	Type string `json:"type"`
-	// IdempotencyKey is the sender's key for the event, when it has one.
-	IdempotencyKey string `json:"idempotencyKey,omitempty"`
-	// UserID is the user the event is about, when known.
-	UserID string `json:"userId,omitempty"`
-	// ReceivedAt is when the ingress received the event.
-	ReceivedAt time.Time `json:"receivedAt"`
-}
 
 // idFields are the action fields that must evaluate to an id, by the rule every source
 // type shares (events.ID): a string, or an integer, which is written without exponent.

@@ -23,6 +23,7 @@ import (
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/ingress/wire"
 )
 
 const (
@@ -157,11 +158,11 @@ func (h *harness) messages(stream, filter string) []*natsjs.RawStreamMsg {
 }
 
 // actions decodes the action messages on subjects matching filter.
-func (h *harness) actions(filter string) []ingress.ActionMessage {
+func (h *harness) actions(filter string) []wire.ActionMessage {
 	h.t.Helper()
-	var out []ingress.ActionMessage
+	var out []wire.ActionMessage
 	for _, m := range h.messages(v1alpha1.DefaultActionStream, filter) {
-		var a ingress.ActionMessage
+		var a wire.ActionMessage
 		if err := json.Unmarshal(m.Data, &a); err != nil {
 			h.t.Fatalf("action message %s is not JSON: %v", m.Subject, err)
 		}
@@ -172,13 +173,13 @@ func (h *harness) actions(filter string) []ingress.ActionMessage {
 
 // eventLog waits for the event log record of an event id (logs are written in the
 // background).
-func (h *harness) eventLog(sourceEnvironment, id string) ingress.EventRecord {
+func (h *harness) eventLog(sourceEnvironment, id string) wire.EventRecord {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		msgs := h.messages(v1alpha1.DefaultLogStream, jetstream.EventLogSubject(ns, sourceEnvironment, id))
 		if len(msgs) > 0 {
-			var rec ingress.EventRecord
+			var rec wire.EventRecord
 			if err := json.Unmarshal(msgs[len(msgs)-1].Data, &rec); err != nil {
 				h.t.Fatalf("event record: %v", err)
 			}

@@ -24,6 +24,7 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/ingress/wire"
 )
 
 // metricsText returns what the server's /metrics handler serves.
@@ -195,11 +196,11 @@ func TestEventLogRedactsWhatVerificationReads(t *testing.T) {
 }
 
 // eventRecords decodes the event log records of one SourceEnvironment.
-func (h *harness) eventRecords(sourceEnvironment string) []ingress.EventRecord {
+func (h *harness) eventRecords(sourceEnvironment string) []wire.EventRecord {
 	h.t.Helper()
-	var out []ingress.EventRecord
+	var out []wire.EventRecord
 	for _, m := range h.messages(v1alpha1.DefaultLogStream, jetstream.EventLogFilter(ns, sourceEnvironment)) {
-		var rec ingress.EventRecord
+		var rec wire.EventRecord
 		if err := json.Unmarshal(m.Data, &rec); err != nil {
 			h.t.Fatalf("event record: %v", err)
 		}
@@ -237,7 +238,7 @@ func TestRefusedRequestsAreLoggedWithinBounds(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	budget := ingress.DefaultRefusedLogLimit.Burst + int(elapsed.Seconds()*ingress.DefaultRefusedLogLimit.PerSecond) + 1
-	var recs []ingress.EventRecord
+	var recs []wire.EventRecord
 	waitFor(t, "the refused requests' records", func() bool {
 		recs = h.eventRecords("stripe-test")
 		return len(recs) >= ingress.DefaultRefusedLogLimit.Burst

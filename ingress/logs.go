@@ -19,69 +19,8 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/ratelimit"
+	"inlet.dev/inlet/ingress/wire"
 )
-
-// Action statuses in the action log.
-const (
-	actionPublished   = "published"
-	actionDuplicate   = "duplicate"
-	actionFailed      = "failed"
-	actionUnavailable = "unavailable"
-)
-
-// EventRecord is one event in the event log, with what became of its actions, on
-// inlet.logs.events.<namespace>.<sourceEnvironment>.<event id>: one message per event,
-// readable by event id.
-type EventRecord struct {
-	Kind              string            `json:"kind"` // "event"
-	ID                string            `json:"id"`
-	Time              time.Time         `json:"time"`
-	Namespace         string            `json:"namespace"`
-	SourceEnvironment string            `json:"sourceEnvironment"`
-	Source            string            `json:"source"`
-	SourceType        string            `json:"sourceType"`
-	Environment       string            `json:"environment"`
-	Type              string            `json:"type,omitempty"`
-	IdempotencyKey    string            `json:"idempotencyKey,omitempty"`
-	KeyDropped        bool              `json:"keyDropped,omitzero"`
-	UserID            string            `json:"userId,omitempty"`
-	Verified          bool              `json:"verified"`
-	Status            string            `json:"status"`
-	Idempotent        bool              `json:"idempotent,omitzero"`
-	Actions           int               `json:"actions"`
-	Failed            int               `json:"failed,omitzero"`
-	Error             string            `json:"error,omitempty"`
-	Size              int               `json:"size"`
-	Headers           map[string]string `json:"headers,omitempty"`
-	// HeadersTruncated says some headers were left out or cut short: a refused
-	// request's headers are kept to refusedHeaderBytes.
-	HeadersTruncated bool `json:"headersTruncated,omitzero"`
-	// PayloadOmitted says the payload was left out because the record would not fit in
-	// one NATS message; Size is still the size received.
-	PayloadOmitted bool `json:"payloadOmitted,omitzero"`
-	// ActionLog holds what became of each action the event produced.
-	ActionLog []ActionRecord `json:"actionLog,omitempty"`
-	// Payload is the event exactly as received (for a batch, the element).
-	Payload stdjson.RawMessage `json:"payload,omitempty"`
-}
-
-// ActionRecord is what became of one action: published, a duplicate of one stored
-// earlier, failed to build, or not stored because JetStream was unavailable.
-type ActionRecord struct {
-	EventID           string    `json:"eventId"`
-	Time              time.Time `json:"time"`
-	Namespace         string    `json:"namespace"`
-	SourceEnvironment string    `json:"sourceEnvironment"`
-	EventType         string    `json:"eventType"`
-	Mapping           string    `json:"mapping"`
-	Action            string    `json:"action"`
-	Position          int       `json:"position"`
-	Subject           string    `json:"subject,omitempty"`
-	Stream            string    `json:"stream,omitempty"`
-	Sequence          uint64    `json:"sequence,omitzero"`
-	Status            string    `json:"status"`
-	Error             string    `json:"error,omitempty"`
-}
 
 // sensitiveHeaderParts mark headers whose values never reach the event log, whatever
 // the configuration: names that say they carry credentials.
@@ -155,10 +94,10 @@ type logWriter struct {
 	done    chan struct{}
 	once    sync.Once
 	// maxRecord is the largest record that fits in one NATS message.
-	maxRecord    int
-	refusedLimit ratelimit.Limit
-	refused      ratelimit.Set[types.NamespacedName]
-	unknown      *ratelimit.Bucket
+	maxRecord     int
+	refusedLimit  ratelimit.Limit
+	refusedBudget ratelimit.Set[types.NamespacedName]
+	unknown       *ratelimit.Bucket
 }
 
 // defaultMaxRecord is NATS's default max_payload, for publishers that do not say.
@@ -236,31 +175,31 @@ func (w *logWriter) close(ctx context.Context) {
 	}
 }
 
-func baseRecord(req *request, id string) EventRecord {
-	env := req.env
-	return EventRecord{
-		Kind: "event", ID: id, Time: req.received.UTC(),
+func baseRecord(o *Outcome, id string) wire.EventRecord {
+	env := o.Env
+	return wire.EventRecord{
+		Kind: "event", ID: id, Time: o.Received.UTC(),
 		Namespace: env.Key.Namespace, SourceEnvironment: env.Key.Name,
 		Source: env.Source, SourceType: string(env.SourceType), Environment: env.Environment,
-		Size: len(req.raw),
+		Size: len(o.Body),
 	}
 }
 
-// rejected logs a request that was refused (status unauthorized, malformed or
-// too_large) before its events were known: without its payload, an unverified body is
-// not worth keeping, with its headers cut to refusedHeaderBytes, and within the
+// refused logs a request that was refused (unauthorized, malformed or too_large)
+// before its events were known: without its payload, an unverified body is not worth
+// keeping, with its headers cut to refusedHeaderBytes, and within the
 // SourceEnvironment's budget of refused records.
-func (w *logWriter) rejected(req *request, h http.Header, status, reason string) {
-	if ok, _ := w.refused.Allow(req.env.Key, w.refusedLimit, req.received); !ok {
+func (w *logWriter) refused(o *Outcome) {
+	if ok, _ := w.refusedBudget.Allow(o.Env.Key, w.refusedLimit, o.Received); !ok {
 		w.metrics.refusedNotLogged.Inc()
 		return
 	}
-	rec := baseRecord(req, nuid.Next())
-	rec.Status, rec.Error = status, reason
-	rec.Verified = status == resultMalformed // malformed is found after verification
-	rec.Headers, rec.HeadersTruncated = redactHeaders(h, req.env.Redaction, refusedHeaderBytes)
+	rec := baseRecord(o, nuid.Next())
+	rec.Status, rec.Error, rec.Verified = o.Rejection.Result, o.Rejection.logError(), o.Rejection.Verified
+	rec.Headers, rec.HeadersTruncated = redactHeaders(o.Header, o.Env.Redaction, refusedHeaderBytes)
+	ns, name := o.Env.Key.Namespace, o.Env.Key.Name
 	w.enqueue(func() []jetstream.Message {
-		return []jetstream.Message{eventMessage(req.env.Key.Namespace, req.env.Key.Name, &rec, nil, w.maxRecord)}
+		return []jetstream.Message{eventMessage(ns, name, &rec, nil, w.maxRecord)}
 	})
 }
 
@@ -285,46 +224,48 @@ func (w *logWriter) unknownEndpoint(r *http.Request, now time.Time) {
 
 // prune forgets the refused-record budgets of SourceEnvironments no longer served.
 func (w *logWriter) prune(snap *config.Snapshot) {
-	w.refused.Retain(func(k types.NamespacedName) bool { return snap.Lookup(k) != nil })
+	w.refusedBudget.Retain(func(k types.NamespacedName) bool { return snap.Lookup(k) != nil })
 }
 
-// accepted logs each event of a verified request and its actions.
-func (w *logWriter) accepted(req *request, h http.Header, status string, payloads bool) {
-	headers, _ := redactHeaders(h, req.env.Redaction, 0)
-	w.enqueue(func() []jetstream.Message { return acceptedMessages(req, headers, status, payloads, w.maxRecord) })
+// accepted logs each event of a verified request and its actions; status is the
+// request's result (accepted, idempotent or unavailable).
+func (w *logWriter) accepted(o *Outcome, status string, payloads bool) {
+	headers, _ := redactHeaders(o.Header, o.Env.Redaction, 0)
+	w.enqueue(func() []jetstream.Message { return acceptedMessages(o, headers, status, payloads, w.maxRecord) })
 }
 
-func acceptedMessages(req *request, headers map[string]string, status string, payloads bool, maxRecord int) []jetstream.Message {
-	ns, name := req.env.Key.Namespace, req.env.Key.Name
-	msgs := make([]jetstream.Message, 0, len(req.events))
-	for _, ev := range req.events {
-		rec := baseRecord(req, ev.id)
-		rec.Type, rec.IdempotencyKey, rec.KeyDropped, rec.UserID = ev.info.Type, ev.info.IdempotencyKey, ev.info.KeyDropped, ev.info.UserID
+func acceptedMessages(o *Outcome, headers map[string]string, status string, payloads bool, maxRecord int) []jetstream.Message {
+	ns, name := o.Env.Key.Namespace, o.Env.Key.Name
+	msgs := make([]jetstream.Message, 0, len(o.Events))
+	for i := range o.Events {
+		ev := &o.Events[i]
+		rec := baseRecord(o, ev.ID)
+		rec.Type, rec.IdempotencyKey, rec.KeyDropped, rec.UserID = ev.Info.Type, ev.Info.IdempotencyKey, ev.Info.KeyDropped, ev.Info.UserID
 		rec.Verified, rec.Status, rec.Headers = true, status, headers
 		duplicates := 0
-		rec.ActionLog = make([]ActionRecord, 0, len(ev.actions))
-		for _, a := range ev.actions {
-			a.Time, a.Namespace, a.SourceEnvironment, a.EventType = rec.Time, ns, name, ev.info.Type
+		for _, a := range ev.Actions {
 			switch a.Status {
-			case actionFailed:
+			case wire.ActionFailed:
 				rec.Failed++
-			case actionDuplicate:
+			case wire.ActionDuplicate:
 				duplicates++
 				rec.Actions++
-			case actionPublished:
+			case wire.ActionPublished:
 				rec.Actions++
 			}
-			rec.ActionLog = append(rec.ActionLog, *a)
 		}
-		rec.Idempotent = status != resultUnavailable && len(ev.actions) > 0 && duplicates == len(ev.actions)
+		if len(ev.Actions) > 0 {
+			rec.ActionLog = ev.Actions
+		}
+		rec.Idempotent = status != wire.EventUnavailable && len(ev.Actions) > 0 && duplicates == len(ev.Actions)
 		if rec.Idempotent {
-			rec.Status = resultIdempotent
-		} else if status == resultIdempotent {
-			rec.Status = resultAccepted
+			rec.Status = wire.EventIdempotent
+		} else if status == wire.EventIdempotent {
+			rec.Status = wire.EventAccepted
 		}
 		var payload []byte
 		if payloads {
-			payload = rawPayload(req, ev)
+			payload = rawPayload(o, ev)
 		}
 		msgs = append(msgs, eventMessage(ns, name, &rec, payload, maxRecord))
 	}
@@ -333,11 +274,11 @@ func acceptedMessages(req *request, headers map[string]string, status string, pa
 
 // rawPayload is the event's payload as received: the body itself for a request of one
 // event, re-encoded only for the elements of a batch.
-func rawPayload(req *request, ev *event) stdjson.RawMessage {
-	if len(req.events) == 1 {
-		return stdjson.RawMessage(req.raw)
+func rawPayload(o *Outcome, ev *Event) stdjson.RawMessage {
+	if len(o.Events) == 1 {
+		return stdjson.RawMessage(o.Body)
 	}
-	data, err := json.Marshal(ev.payload)
+	data, err := json.Marshal(ev.Payload)
 	if err != nil {
 		return nil
 	}
@@ -348,7 +289,7 @@ func rawPayload(req *request, ev *event) stdjson.RawMessage {
 // than encoding it again. A record that would not fit in maxRecord bytes (one NATS
 // message) is kept without its payload, and then without its headers, saying so: a
 // near-limit event still gets its record.
-func eventMessage(namespace, sourceEnvironment string, rec *EventRecord, payload []byte, maxRecord int) jetstream.Message {
+func eventMessage(namespace, sourceEnvironment string, rec *wire.EventRecord, payload []byte, maxRecord int) jetstream.Message {
 	subject := jetstream.EventLogSubject(namespace, sourceEnvironment, rec.ID)
 	payload = bytes.TrimSpace(payload)
 	data, _ := json.Marshal(rec)

@@ -3,19 +3,15 @@ package ingress
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/nats-io/nuid"
-	"k8s.io/apimachinery/pkg/types"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/celext"
@@ -23,20 +19,379 @@ import (
 	"inlet.dev/inlet/ingress/events"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/verify"
+	"inlet.dev/inlet/ingress/wire"
 )
 
-// Event results, as counted in metrics and written to the event log.
+// The data path is a pure core and one edge. Process, the core, turns a request's
+// bytes and headers into an Outcome: a Rejection, or the events with their action
+// records and the messages to publish; it publishes, answers and counts nothing. The
+// edge (edge.go: Server.handleEvent) admits the request, reads its body, calls
+// Process, publishes the outcome's messages, and then, in one place (Server.finish),
+// answers and writes the metrics, the stats and the event log, all derived from the
+// outcome. `inlet test` calls Process directly.
+
+// Request is what the core reads of an HTTP request to a SourceEnvironment's endpoint.
+type Request struct {
+	// Header is the request's headers, as received.
+	Header http.Header
+	// Query is the URL's query parameters (a verifier may read a token there).
+	Query url.Values
+	// Body is the raw body, exactly as received: verification reads these bytes.
+	Body []byte
+	// Received is when the request arrived: the event time, and the time verification
+	// checks timestamps against.
+	Received time.Time
+	// MaxEvents bounds the events in a batch or NDJSON body (1000 when 0).
+	MaxEvents int
+}
+
+// Outcome is what becomes of one request: refused, or its events and their actions.
+type Outcome struct {
+	// Env is the SourceEnvironment the request was sent to; nil for a path no
+	// SourceEnvironment is served at.
+	Env *config.Environment
+	Request
+	// Rejection, when set, says why the request was refused: nothing is published.
+	Rejection *Rejection
+	// Events are the request's events (several for a batch), in the body's order.
+	Events []Event
+	// Messages are the actions to publish, every event's in turn; each event's own are
+	// Event.Messages, a window of these.
+	Messages []jetstream.Message
+
+	// What publishing said, set by settle.
+	published                   bool
+	publishErr                  error
+	publishDuration             time.Duration
+	retry                       bool
+	actions, duplicates, failed int
+}
+
+// Event is one event of a request, with what its mappings made of it.
+type Event struct {
+	// ID identifies the delivery in the event log (`inlet events --id`).
+	ID string
+	// Info is what the event says of itself: type, idempotency key, user id.
+	Info events.Info
+	// Payload is the event, parsed.
+	Payload map[string]any
+	// Actions are what became of the event's actions, in publishing order. One whose
+	// Status is empty is waiting for its message to be published: the n-th of them is
+	// Messages[n].
+	Actions []wire.ActionRecord
+	// Messages are the event's actions to publish, in order: what a sender's retry of
+	// the event publishes again, with the same ids.
+	Messages []jetstream.Message
+	// Matched names the mappings whose when accepted the event.
+	Matched []string
+
+	normalized map[string]any
+	preprocess any
+}
+
+// Rejection is a refused request: its answer, and what is counted and logged of it.
+type Rejection struct {
+	// Status is the HTTP status answered.
+	Status int
+	// Result counts the request in inlet_ingress_requests_total and, when Logged, is
+	// its event record's status.
+	Result string
+	// Error is the answer's error, without secrets.
+	Error string
+	// Check is the verification check that failed (missing_signature, mismatch,
+	// endpoint_token, ...), for a request refused 401.
+	Check string
+	// Verified says the request passed verification before it was refused.
+	Verified bool
+	// Logged says the request gets an event record, within its SourceEnvironment's
+	// budget of refused records: one refused for what it carried, not one turned away
+	// before it was looked at (rate limited, wrong method).
+	Logged bool
+	// RetryAfter, when positive, is sent as Retry-After, in whole seconds.
+	RetryAfter time.Duration
+	// Allow, when set, is sent as Allow.
+	Allow string
+}
+
+// logError is the error an event record gives for a refused request.
+func (r *Rejection) logError() string {
+	if r.Check != "" {
+		return "verification failed: " + r.Check
+	}
+	return r.Error
+}
+
+// Request results that are counted in metrics but never written to the event log; the
+// others are the event statuses of package wire.
 const (
-	resultAccepted     = "accepted"
-	resultIdempotent   = "idempotent"
-	resultUnauthorized = "unauthorized"
-	resultMalformed    = "malformed"
-	resultTooLarge     = "too_large"
-	resultNotFound     = "not_found"
-	resultUnavailable  = "unavailable"
-	resultBadMethod    = "method_not_allowed"
-	resultRateLimited  = "rate_limited"
+	resultNotFound    = "not_found"
+	resultBadMethod   = "method_not_allowed"
+	resultRateLimited = "rate_limited"
 )
+
+// The ways a request is refused.
+
+func notLoaded(retryAfter time.Duration) *Rejection {
+	return &Rejection{Status: http.StatusServiceUnavailable, Result: wire.EventUnavailable, Error: "configuration not loaded yet", RetryAfter: retryAfter}
+}
+
+func notFound(key fmt.Stringer) *Rejection {
+	return &Rejection{Status: http.StatusNotFound, Result: resultNotFound, Error: fmt.Sprintf("no SourceEnvironment %s is served here", key)}
+}
+
+func badMethod() *Rejection {
+	return &Rejection{Status: http.StatusMethodNotAllowed, Result: resultBadMethod, Error: "events are sent with POST", Allow: http.MethodPost}
+}
+
+func rateLimited(wait time.Duration) *Rejection {
+	return &Rejection{Status: http.StatusTooManyRequests, Result: resultRateLimited,
+		Error: "too many requests for this endpoint (spec.ingress.rateLimit); retry later", RetryAfter: max(time.Second, wait.Round(time.Second))}
+}
+
+func badToken() *Rejection {
+	return &Rejection{Status: http.StatusUnauthorized, Result: wire.EventUnauthorized, Check: "endpoint_token", Logged: true,
+		Error: "verification failed: the endpoint token is missing or wrong"}
+}
+
+func tooLarge(limit int64) *Rejection {
+	return &Rejection{Status: http.StatusRequestEntityTooLarge, Result: wire.EventTooLarge, Logged: true,
+		Error: fmt.Sprintf("the body is larger than %d bytes", limit)}
+}
+
+func unreadable() *Rejection {
+	return &Rejection{Status: http.StatusBadRequest, Result: wire.EventMalformed, Error: "the body could not be read"}
+}
+
+func unverified(check string) *Rejection {
+	return &Rejection{Status: http.StatusUnauthorized, Result: wire.EventUnauthorized, Check: check, Logged: true,
+		Error: "verification failed: " + check}
+}
+
+func malformed(err error) *Rejection {
+	return &Rejection{Status: http.StatusBadRequest, Result: wire.EventMalformed, Verified: true, Logged: true, Error: err.Error()}
+}
+
+func notObject() *Rejection {
+	return &Rejection{Status: http.StatusBadRequest, Result: wire.EventMalformed, Verified: true, Error: "each event must be a JSON object"}
+}
+
+// Process runs a request sent to env through the data path: verify, decode, type each
+// event, evaluate the mappings and build the actions' messages. It publishes nothing,
+// answers nothing and counts nothing: the outcome says what to do.
+func Process(ctx context.Context, env *config.Environment, req Request) *Outcome {
+	o := &Outcome{Env: env, Request: req}
+	if err := env.Verifier.Verify(&verify.Request{Header: req.Header, Query: req.Query, Body: req.Body}, req.Received); err != nil {
+		o.Rejection = unverified(verify.Reason(err))
+		return o
+	}
+	payloads, err := events.Decode(req.Header.Get("Content-Type"), req.Body, cmp.Or(req.MaxEvents, 1000))
+	if err != nil {
+		o.Rejection = malformed(err)
+		return o
+	}
+	headers := config.LowerHeaders(req.Header)
+	o.Events = make([]Event, len(payloads))
+	var seenKeys map[string]bool
+	if len(payloads) > 1 {
+		seenKeys = make(map[string]bool, len(payloads))
+	}
+	for i, p := range payloads {
+		obj, ok := p.(map[string]any)
+		if !ok {
+			o.Rejection = notObject()
+			return o
+		}
+		ev := &o.Events[i]
+		if err := describe(ctx, env, ev, req, headers, obj); err != nil {
+			o.Rejection = malformed(err)
+			return o
+		}
+		// A key read from a header is the same for every event of a batch: qualify a
+		// repeated key with the event's position, so that the batch's events do not
+		// de-duplicate each other while a retry of the whole batch still does.
+		if k := ev.Info.IdempotencyKey; seenKeys != nil && k != "" {
+			if seenKeys[k] {
+				ev.Info.IdempotencyKey = k + "#" + strconv.Itoa(i)
+			}
+			seenKeys[k] = true
+		}
+		start := len(o.Messages)
+		o.Messages = plan(ctx, env, req, headers, ev, o.Messages)
+		ev.Messages = o.Messages[start:len(o.Messages):len(o.Messages)]
+	}
+	return o
+}
+
+// describe finds the event's type, idempotency key and user id, and builds the
+// normalised event CEL sees as event.
+func describe(ctx context.Context, env *config.Environment, ev *Event, req Request, headers map[string]string, payload map[string]any) error {
+	ev.ID, ev.Payload = nuid.Next(), payload
+	if env.HTTP == nil {
+		info, err := events.Describe(env.SourceType, payload, req.Header)
+		if err != nil {
+			return err
+		}
+		ev.Info = info
+	} else {
+		vars := &celext.Vars{Body: payload, Headers: headers, RawBody: req.Body, Vars: env.Vars}
+		p := env.HTTP
+		if p.Preprocess != nil {
+			out, err := p.Preprocess.EvalNative(ctx, vars)
+			if err != nil {
+				return fmt.Errorf("preprocess: %w", err)
+			}
+			ev.preprocess, vars.Preprocess = out, out
+		}
+		t, err := p.EventType.EvalString(ctx, vars)
+		if err != nil || t == "" {
+			return fmt.Errorf("event type not found: %v", orEmpty(err))
+		}
+		ev.Info.Type = t
+		if p.IdempotencyKey != nil {
+			ev.Info.IdempotencyKey, ev.Info.KeyDropped = keyOf(p.IdempotencyKey.EvalNative(ctx, vars))
+		}
+		if p.UserID != nil {
+			if id, err := p.UserID.EvalNative(ctx, vars); err == nil {
+				ev.Info.UserID, _ = events.ID(id)
+			}
+		}
+		ev.Info.Data = payload
+	}
+	ev.normalized = events.Normalize(ev.Info, payload)
+	return nil
+}
+
+// plan evaluates the mappings for one event and appends its actions' messages to msgs,
+// all of the event's actions (across every matching mapping) in the fixed action
+// order, recording each in ev.Actions.
+func plan(ctx context.Context, env *config.Environment, req Request, headers map[string]string, ev *Event, msgs []jetstream.Message) []jetstream.Message {
+	vars := &celext.Vars{Body: ev.Payload, Headers: headers, RawBody: req.Body, Preprocess: ev.preprocess, Vars: env.Vars, Event: ev.normalized}
+	var planned []plannedAction
+	if env.IdentifyUsers && ev.Info.Identify {
+		if id, props, ok := events.IdentifyTraits(ev.Payload); ok {
+			if ev.Info.UserID != "" {
+				id = ev.Info.UserID // the same user the event's user_id names
+			}
+			planned = append(planned, plannedAction{wire.IdentifyUsersMapping, config.Action{Kind: v1alpha1.ActionIdentifyUser}, map[string]any{"id": id, "properties": props}, nil})
+		}
+	}
+	for _, m := range env.Mappings(ev.Info.Type) {
+		if m.When != nil {
+			ok, err := m.When.EvalBool(ctx, vars)
+			if err != nil {
+				planned = append(planned, plannedAction{m.Name, config.Action{}, nil, err})
+				continue
+			}
+			if !ok {
+				continue
+			}
+		}
+		ev.Matched = append(ev.Matched, m.Name)
+		for _, a := range m.Actions {
+			params, err := evalAction(ctx, a, vars)
+			planned = append(planned, plannedAction{m.Name, a, params, err})
+		}
+	}
+	sortActions(planned)
+	ev.Actions = make([]wire.ActionRecord, 0, len(planned))
+	for _, p := range planned {
+		msgs = queue(env, req, ev, p, msgs)
+	}
+	return msgs
+}
+
+// queue adds one action of an event: its record, and its message to msgs, or, when it
+// failed to build, a failed record alone.
+func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msgs []jetstream.Message) []jetstream.Message {
+	received := req.Received.UTC()
+	ev.Actions = append(ev.Actions, wire.ActionRecord{
+		EventID: ev.ID, Time: received, Namespace: env.Key.Namespace, SourceEnvironment: env.Key.Name,
+		EventType: ev.Info.Type, Mapping: p.mapping, Action: string(p.action.Kind), Position: p.action.Position,
+	})
+	rec := &ev.Actions[len(ev.Actions)-1]
+	if p.err != nil {
+		rec.Status, rec.Error = wire.ActionFailed, p.err.Error()
+		return msgs
+	}
+	msgID := ""
+	if env.IdempotencyEnabled && ev.Info.IdempotencyKey != "" {
+		msgID = jetstream.MsgID(ev.Info.IdempotencyKey, ev.Info.Type, env.Key.String(), env.Environment, p.mapping, strconv.Itoa(p.action.Position))
+	}
+	msg := wire.ActionMessage{
+		ID:          cmp.Or(msgID, nuid.Next()),
+		Action:      string(p.action.Kind),
+		Params:      p.params,
+		Environment: env.Environment,
+		Source: wire.MessageSource{
+			Namespace: env.Key.Namespace, Name: env.Source, Type: string(env.SourceType),
+			SourceEnvironment: env.Key.Name,
+		},
+		Mapping:  p.mapping,
+		Position: p.action.Position,
+		Event: wire.MessageEvent{
+			ID: ev.ID, Type: ev.Info.Type, IdempotencyKey: ev.Info.IdempotencyKey,
+			UserID: ev.Info.UserID, ReceivedAt: received,
+		},
+	}
+	data, err := jsonv2.Marshal(msg)
+	if err != nil {
+		rec.Status, rec.Error = wire.ActionFailed, "encode: "+err.Error()
+		return msgs
+	}
+	rec.Subject = jetstream.ActionSubject(env.Environment, string(p.action.Kind))
+	return append(msgs, jetstream.Message{Subject: rec.Subject, MsgID: msgID, Data: data})
+}
+
+// settle records what JetStream said of the outcome's messages (results, in
+// o.Messages order, and the error PublishAll returned) in the action records, and
+// counts them.
+func (o *Outcome) settle(results []jetstream.Result, publishErr error, took time.Duration) {
+	o.published, o.publishErr, o.publishDuration = true, publishErr, took
+	n := 0
+	for e := range o.Events {
+		for a := range o.Events[e].Actions {
+			rec := &o.Events[e].Actions[a]
+			if rec.Status != "" { // failed to build
+				o.failed++
+				continue
+			}
+			var res jetstream.Result
+			if n < len(results) {
+				res = results[n]
+			} else if publishErr != nil {
+				res.Err = publishErr
+			}
+			n++
+			switch {
+			case res.Err != nil && !isRetryable(res.Err):
+				rec.Status, rec.Error = wire.ActionFailed, "not stored, and a retry cannot fix it: "+res.Err.Error()
+				o.failed++
+			case res.Err != nil:
+				rec.Status, rec.Error = wire.ActionUnavailable, res.Err.Error()
+				o.retry = true
+			case res.Duplicate:
+				rec.Status, rec.Stream, rec.Sequence = wire.ActionDuplicate, res.Stream, res.Sequence
+				o.actions++
+				o.duplicates++
+			default:
+				rec.Status, rec.Stream, rec.Sequence = wire.ActionPublished, res.Stream, res.Sequence
+				o.actions++
+			}
+		}
+	}
+}
+
+// idempotent says every action of the request was a duplicate: a replay with nothing
+// new.
+func (o *Outcome) idempotent() bool {
+	return len(o.Messages) > 0 && o.duplicates == len(o.Messages) && o.publishErr == nil
+}
+
+// isRetryable reports whether a retry may succeed where this publish failed: JetStream
+// was unavailable or did not acknowledge in time, or the request was canceled.
+func isRetryable(err error) bool {
+	return errors.Is(err, jetstream.ErrUnavailable) || errors.Is(err, context.Canceled)
+}
 
 // response is the JSON body of every answer.
 type response struct {
@@ -55,361 +410,30 @@ type response struct {
 	Error string `json:"error,omitempty"`
 }
 
-// request carries one HTTP request through the pipeline.
-type request struct {
-	env      *config.Environment
-	received time.Time
-	headers  map[string]string // lower-case, for CEL
-	raw      []byte
-	events   []*event
-	msgs     []jetstream.Message
-	// planned maps each message in msgs to its action record.
-	planned []*ActionRecord
-	failed  int
-}
+// unacknowledged is the answer's error when JetStream did not acknowledge every
+// action.
+const unacknowledged = "JetStream did not acknowledge every action; retry later"
 
-// event is one event of a request.
-type event struct {
-	id         string
-	info       events.Info
-	payload    map[string]any
-	normalized map[string]any
-	preprocess any
-	actions    []*ActionRecord
-}
-
-func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
-	start := s.opts.Now()
-	key := types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
-	env := s.snapshot.Load().Lookup(key)
-	result, status := s.serveEvent(w, r, key, env, start)
-	// Metric labels name configured SourceEnvironments only: a request for any other
-	// path is counted under empty labels, so that no one can add series from outside.
-	labels := unknownEndpoint
-	if env != nil {
-		labels = env.Key
+// answer is the outcome's answer: its status, its result (the metrics label and the
+// event records' status) and its body. retryAfter is what a 503 for JetStream asks.
+func (o *Outcome) answer(retryAfter time.Duration) (status int, result string, body response, wait time.Duration) {
+	switch {
+	case o.Rejection != nil:
+		r := o.Rejection
+		return r.Status, r.Result, response{Error: r.Error}, r.RetryAfter
+	case o.retry:
+		return http.StatusServiceUnavailable, wire.EventUnavailable, response{Error: unacknowledged}, retryAfter
 	}
-	s.metrics.observeRequest(labels, result, status, time.Since(start))
-}
-
-func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request, key types.NamespacedName, env *config.Environment, start time.Time) (string, int) {
-	if s.snapshot.Load() == nil {
-		return s.unavailable(w, "configuration not loaded yet")
+	body = response{Events: len(o.Events), Actions: o.actions, Duplicates: o.duplicates, Failed: o.failed, Idempotent: o.idempotent()}
+	body.EventIDs = make([]string, len(o.Events))
+	for i := range o.Events {
+		body.EventIDs[i] = o.Events[i].ID
 	}
-	if env == nil || (!env.UsesEndpointToken && r.PathValue("token") != "") {
-		s.logs.unknownEndpoint(r, start)
-		return s.answer(w, resultNotFound, http.StatusNotFound, response{Error: fmt.Sprintf("no SourceEnvironment %s is served here", key)})
+	result = wire.EventAccepted
+	if body.Idempotent {
+		result = wire.EventIdempotent
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return s.answer(w, resultBadMethod, http.StatusMethodNotAllowed, response{Error: "events are sent with POST"})
-	}
-	if ok, wait := s.limits.Allow(env.Key, env.RateLimit, start); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(time.Second, wait.Round(time.Second))/time.Second)))
-		return s.answer(w, resultRateLimited, http.StatusTooManyRequests, response{Error: "too many requests for this endpoint (spec.ingress.rateLimit); retry later"})
-	}
-	req := &request{env: env, received: start}
-	if env.UsesEndpointToken && !tokenMatches(r.PathValue("token"), env.EndpointToken) {
-		s.metrics.verificationFailures.WithLabelValues("endpoint_token").Inc()
-		s.logs.rejected(req, r.Header, resultUnauthorized, "verification failed: endpoint_token")
-		return s.answer(w, resultUnauthorized, http.StatusUnauthorized, response{Error: "verification failed: the endpoint token is missing or wrong"})
-	}
-	raw, err := readBody(w, r, env.MaxBodySize)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.logs.rejected(req, r.Header, resultTooLarge, fmt.Sprintf("the body is larger than %d bytes", env.MaxBodySize))
-			return s.answer(w, resultTooLarge, http.StatusRequestEntityTooLarge, response{Error: fmt.Sprintf("the body is larger than %d bytes", env.MaxBodySize)})
-		}
-		return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: "the body could not be read"})
-	}
-	req.raw = raw
-	if err := env.Verifier.Verify(&verify.Request{Header: r.Header, Query: r.URL.Query(), Body: raw}, start); err != nil {
-		reason := verify.Reason(err)
-		s.metrics.verificationFailures.WithLabelValues(reason).Inc()
-		s.logs.rejected(req, r.Header, resultUnauthorized, "verification failed: "+reason)
-		return s.answer(w, resultUnauthorized, http.StatusUnauthorized, response{Error: "verification failed: " + reason})
-	}
-	payloads, err := events.Decode(r.Header.Get("Content-Type"), raw, s.opts.MaxEventsPerRequest)
-	if err != nil {
-		s.logs.rejected(req, r.Header, resultMalformed, err.Error())
-		return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: err.Error()})
-	}
-	req.headers = config.LowerHeaders(r.Header)
-
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.PublishTimeout)
-	defer cancel()
-	var seenKeys map[string]bool
-	if len(payloads) > 1 {
-		seenKeys = make(map[string]bool, len(payloads))
-	}
-	for i, p := range payloads {
-		obj, ok := p.(map[string]any)
-		if !ok {
-			return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: "each event must be a JSON object"})
-		}
-		ev, err := s.describe(ctx, req, r.Header, obj)
-		if err != nil {
-			s.logs.rejected(req, r.Header, resultMalformed, err.Error())
-			return s.answer(w, resultMalformed, http.StatusBadRequest, response{Error: err.Error()})
-		}
-		// A key read from a header is the same for every event of a batch: qualify a
-		// repeated key with the event's position, so that the batch's events do not
-		// de-duplicate each other while a retry of the whole batch still does.
-		if k := ev.info.IdempotencyKey; seenKeys != nil && k != "" {
-			if seenKeys[k] {
-				ev.info.IdempotencyKey = k + "#" + strconv.Itoa(i)
-			}
-			seenKeys[k] = true
-		}
-		req.events = append(req.events, ev)
-		s.plan(ctx, req, ev)
-	}
-
-	publishStart := time.Now()
-	results, err := s.opts.Publisher.PublishAll(ctx, req.msgs)
-	s.metrics.publishDuration.Observe(time.Since(publishStart).Seconds())
-	if err != nil && retryable(req.msgs, results, err) {
-		s.log.Info("JetStream did not acknowledge every action; answering 503 so the sender retries",
-			"sourceEnvironment", key, "actions", len(req.msgs), "error", err.Error())
-		s.recordActions(req, results, err)
-		s.logs.accepted(req, r.Header, resultUnavailable, *s.opts.LogPayloads)
-		return s.unavailable(w, "JetStream did not acknowledge every action; retry later")
-	}
-	if err != nil {
-		// Only faults a retry cannot fix (an action over NATS's max payload, a request
-		// JetStream rejects as bad): the sender is not asked to retry for nothing; the
-		// actions are marked failed, as a CEL error is, and the event log says why.
-		s.log.Error(err, "actions not stored: a retry cannot fix it; answering 200 with them marked failed",
-			"sourceEnvironment", key, "actions", len(req.msgs))
-	}
-	resp := s.recordActions(req, results, err)
-	result := resultAccepted
-	if resp.Idempotent {
-		result = resultIdempotent
-	}
-	s.stats.record(key, start, len(req.events), resp.Actions-resp.Duplicates)
-	s.logs.accepted(req, r.Header, result, *s.opts.LogPayloads)
-	for _, ev := range req.events {
-		resp.EventIDs = append(resp.EventIDs, ev.id)
-	}
-	resp.Events = len(req.events)
-	return s.answer(w, result, http.StatusOK, resp)
-}
-
-// describe finds the event's type, idempotency key and user id, and builds the
-// normalised event CEL sees as event.
-func (s *Server) describe(ctx context.Context, req *request, h http.Header, payload map[string]any) (*event, error) {
-	env := req.env
-	ev := &event{id: nuid.Next(), payload: payload}
-	if env.HTTP == nil {
-		info, err := events.Describe(env.SourceType, payload, h)
-		if err != nil {
-			return nil, err
-		}
-		ev.info = info
-	} else {
-		vars := &celext.Vars{Body: payload, Headers: req.headers, RawBody: req.raw, Vars: env.Vars}
-		p := env.HTTP
-		if p.Preprocess != nil {
-			out, err := p.Preprocess.EvalNative(ctx, vars)
-			if err != nil {
-				return nil, fmt.Errorf("preprocess: %w", err)
-			}
-			ev.preprocess, vars.Preprocess = out, out
-		}
-		t, err := p.EventType.EvalString(ctx, vars)
-		if err != nil || t == "" {
-			return nil, fmt.Errorf("event type not found: %v", orEmpty(err))
-		}
-		ev.info.Type = t
-		if p.IdempotencyKey != nil {
-			ev.info.IdempotencyKey, ev.info.KeyDropped = keyOf(p.IdempotencyKey.EvalNative(ctx, vars))
-		}
-		if p.UserID != nil {
-			if id, err := p.UserID.EvalNative(ctx, vars); err == nil {
-				ev.info.UserID, _ = events.ID(id)
-			}
-		}
-		ev.info.Data = payload
-	}
-	ev.normalized = events.Normalize(ev.info, payload)
-	return ev, nil
-}
-
-// plan evaluates the mappings for one event and queues the actions to publish, all of
-// the event's actions (across every matching mapping) in the fixed action order.
-func (s *Server) plan(ctx context.Context, req *request, ev *event) {
-	env := req.env
-	vars := &celext.Vars{Body: ev.payload, Headers: req.headers, RawBody: req.raw, Preprocess: ev.preprocess, Vars: env.Vars, Event: ev.normalized}
-	var planned []plannedAction
-	if env.IdentifyUsers && ev.info.Identify {
-		if id, props, ok := events.IdentifyTraits(ev.payload); ok {
-			if ev.info.UserID != "" {
-				id = ev.info.UserID // the same user the event's user_id names
-			}
-			planned = append(planned, plannedAction{"identifyUsers", config.Action{Kind: v1alpha1.ActionIdentifyUser}, map[string]any{"id": id, "properties": props}, nil})
-		}
-	}
-	for _, m := range env.Mappings(ev.info.Type) {
-		if m.When != nil {
-			ok, err := m.When.EvalBool(ctx, vars)
-			if err != nil {
-				planned = append(planned, plannedAction{m.Name, config.Action{}, nil, err})
-				continue
-			}
-			if !ok {
-				continue
-			}
-		}
-		s.stats.matched(env.Key, m.Name)
-		for _, a := range m.Actions {
-			params, err := evalAction(ctx, a, vars)
-			planned = append(planned, plannedAction{m.Name, a, params, err})
-		}
-	}
-	sortActions(planned)
-	for _, p := range planned {
-		s.queue(req, ev, p.mapping, p.action, p.params, p.err)
-	}
-}
-
-// queue adds one action to the request: as a message to publish, or, when it failed to
-// build, as a failed action record.
-func (s *Server) queue(req *request, ev *event, mapping string, a config.Action, params map[string]any, err error) {
-	env := req.env
-	rec := &ActionRecord{EventID: ev.id, Mapping: mapping, Action: string(a.Kind), Position: a.Position}
-	ev.actions = append(ev.actions, rec)
-	if err != nil {
-		rec.Status, rec.Error = actionFailed, err.Error()
-		req.failed++
-		s.metrics.actions.WithLabelValues(env.Key.Namespace, env.Key.Name, string(a.Kind), actionFailed).Inc()
-		s.log.Info("action failed to build", "sourceEnvironment", env.Key, "mapping", mapping, "action", a.Kind, "position", a.Position, "error", err.Error())
-		return
-	}
-	msgID := ""
-	if env.IdempotencyEnabled && ev.info.IdempotencyKey != "" {
-		msgID = jetstream.MsgID(ev.info.IdempotencyKey, ev.info.Type, env.Key.String(), env.Environment, mapping, strconv.Itoa(a.Position))
-	}
-	msg := ActionMessage{
-		ID:          cmp.Or(msgID, nuid.Next()),
-		Action:      string(a.Kind),
-		Params:      params,
-		Environment: env.Environment,
-		Source: MessageSource{
-			Namespace: env.Key.Namespace, Name: env.Source, Type: string(env.SourceType),
-			SourceEnvironment: env.Key.Name,
-		},
-		Mapping:  mapping,
-		Position: a.Position,
-		Event: MessageEvent{
-			ID: ev.id, Type: ev.info.Type, IdempotencyKey: ev.info.IdempotencyKey,
-			UserID: ev.info.UserID, ReceivedAt: req.received.UTC(),
-		},
-	}
-	data, err := jsonv2.Marshal(msg)
-	if err != nil {
-		rec.Status, rec.Error = actionFailed, "encode: "+err.Error()
-		req.failed++
-		return
-	}
-	rec.Subject = jetstream.ActionSubject(env.Environment, string(a.Kind))
-	req.msgs = append(req.msgs, jetstream.Message{Subject: rec.Subject, MsgID: msgID, Data: data})
-	req.planned = append(req.planned, rec)
-}
-
-// recordActions fills the action records from JetStream's results and counts them.
-func (s *Server) recordActions(req *request, results []jetstream.Result, publishErr error) response {
-	resp := response{Failed: req.failed}
-	env := req.env
-	for i, rec := range req.planned {
-		var res jetstream.Result
-		if i < len(results) {
-			res = results[i]
-		} else if publishErr != nil {
-			res.Err = publishErr
-		}
-		switch {
-		case res.Err != nil && !isRetryable(res.Err):
-			rec.Status, rec.Error = actionFailed, "not stored, and a retry cannot fix it: "+res.Err.Error()
-			resp.Failed++
-		case res.Err != nil:
-			rec.Status, rec.Error = actionUnavailable, res.Err.Error()
-		case res.Duplicate:
-			rec.Status, rec.Stream, rec.Sequence = actionDuplicate, res.Stream, res.Sequence
-			resp.Actions++
-			resp.Duplicates++
-		default:
-			rec.Status, rec.Stream, rec.Sequence = actionPublished, res.Stream, res.Sequence
-			resp.Actions++
-		}
-		s.metrics.actions.WithLabelValues(env.Key.Namespace, env.Key.Name, rec.Action, rec.Status).Inc()
-	}
-	resp.Idempotent = len(req.planned) > 0 && resp.Duplicates == len(req.planned) && publishErr == nil
-	return resp
-}
-
-// retryable reports whether publishing msgs failed (err) for a fault a retry can fix
-// for at least one of them: JetStream unreachable or too slow. Only then is the answer
-// 503; faults a retry cannot fix are answered 200 with the actions marked failed.
-func retryable(msgs []jetstream.Message, results []jetstream.Result, err error) bool {
-	for i := range msgs {
-		e := err
-		if i < len(results) {
-			e = results[i].Err
-		}
-		if e != nil && isRetryable(e) {
-			return true
-		}
-	}
-	return false
-}
-
-// isRetryable reports whether a retry may succeed where this publish failed: JetStream
-// was unreachable or did not acknowledge in time, or the request was canceled.
-func isRetryable(err error) bool {
-	return errors.Is(err, jetstream.ErrUnavailable) || errors.Is(err, context.Canceled)
-}
-
-func (s *Server) answer(w http.ResponseWriter, result string, status int, body response) (string, int) {
-	data, _ := json.Marshal(body)
-	data = append(data, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(status)
-	_, _ = w.Write(data)
-	return result, status
-}
-
-// readBody reads the whole body, at most limit bytes, into a buffer sized from
-// Content-Length when the sender gave one.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	if n := r.ContentLength; n > 0 && n <= limit {
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(body, buf); err != nil {
-			return nil, err
-		}
-		// Content-Length promised n bytes; anything more is a malformed request, which
-		// net/http rejects on its own.
-		return buf, nil
-	}
-	return io.ReadAll(body)
-}
-
-func (s *Server) unavailable(w http.ResponseWriter, msg string) (string, int) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.RetryAfter.Round(time.Second)/time.Second)))
-	return s.answer(w, resultUnavailable, http.StatusServiceUnavailable, response{Error: msg})
-}
-
-// tokenMatches compares the endpoint token in constant time, over digests so that the
-// time taken reveals neither the token nor its length.
-func tokenMatches(got, want string) bool {
-	if want == "" {
-		return false
-	}
-	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+	return http.StatusOK, result, body, 0
 }
 
 func orEmpty(err error) string {

@@ -7,20 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"text/tabwriter"
+	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"inlet.dev/inlet/api/validation"
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/wire"
 )
 
 type testOptions struct {
@@ -95,7 +93,7 @@ func (o *testOptions) run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return o.dryRun(ctx, out, in, snap, env)
+	return o.dryRun(ctx, out, in, env)
 }
 
 func (o *testOptions) target(snap *config.Snapshot) (*config.Environment, error) {
@@ -114,9 +112,9 @@ func (o *testOptions) target(snap *config.Snapshot) (*config.Environment, error)
 	return nil, fmt.Errorf("no SourceEnvironment %q in the manifests", o.sourceEnvironment)
 }
 
-// dryRun sends the payload through a real ingress server whose publisher keeps the
-// messages instead of publishing them.
-func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Inputs, snap *config.Snapshot, env *config.Environment) error {
+// dryRun runs the payload through the data path's core, as the ingress would when it
+// receives it, and prints the actions it would publish, publishing nothing.
+func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Inputs, env *config.Environment) error {
 	var body []byte
 	var err error
 	if o.event == "-" {
@@ -127,10 +125,6 @@ func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Input
 	if err != nil {
 		return err
 	}
-	pub := &capturePublisher{}
-	srv := ingress.NewServer(ingress.Options{Publisher: pub, Logger: logr.Discard()})
-	srv.SetSnapshot(snap)
-
 	se := findSourceEnvironment(in, env.Key.Namespace, env.Key.Name)
 	// A payload file may come with a sidecar of the headers it is sent with
 	// (issues.assigned.json and issues.assigned.headers), as the samples do.
@@ -144,23 +138,22 @@ func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Input
 	if err != nil {
 		return err
 	}
-	path := "/e/" + env.Key.Namespace + "/" + env.Key.Name
-	if env.UsesEndpointToken {
-		path += "/" + env.EndpointToken
+	outcome := ingress.Process(ctx, env, ingress.Request{Header: header, Body: body, Received: time.Now()})
+	if r := outcome.Rejection; r != nil {
+		return fmt.Errorf("the ingress would answer %d: %s", r.Status, r.Error)
 	}
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, path, bytes.NewReader(body))
-	req.Header = header
-	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, req)
-	srv.Close(ctx) // the event log, with each failed action's error, is written now
-	if rec.Code != http.StatusOK {
-		return fmt.Errorf("the ingress would answer %d: %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+	var failed []wire.ActionRecord
+	for _, ev := range outcome.Events {
+		for _, a := range ev.Actions {
+			if a.Status == wire.ActionFailed {
+				failed = append(failed, a)
+			}
+		}
 	}
-	actions, failures := pub.results()
-	return printActions(out, o.output, actions, failures)
+	return printActions(out, o.output, outcome.Messages, failed)
 }
 
-func printActions(out io.Writer, output string, msgs []jetstream.Message, failed []ingress.ActionRecord) error {
+func printActions(out io.Writer, output string, msgs []jetstream.Message, failed []wire.ActionRecord) error {
 	if output == "json" {
 		for _, m := range msgs {
 			fmt.Fprintln(out, string(m.Data))
@@ -171,7 +164,7 @@ func printActions(out io.Writer, output string, msgs []jetstream.Message, failed
 	fmt.Fprintln(tw, "SUBJECT\tMAPPING\tACTION\tPARAMS")
 	for _, m := range msgs {
 		// UseNumber: the parameters are printed with every digit they were published with.
-		var a ingress.ActionMessage
+		var a wire.ActionMessage
 		dec := json.NewDecoder(bytes.NewReader(m.Data))
 		dec.UseNumber()
 		if err := dec.Decode(&a); err != nil {
@@ -189,41 +182,4 @@ func printActions(out io.Writer, output string, msgs []jetstream.Message, failed
 		return fmt.Errorf("%d actions failed to build", len(failed))
 	}
 	return nil
-}
-
-// capturePublisher keeps messages instead of publishing them.
-type capturePublisher struct {
-	mu   sync.Mutex
-	msgs []jetstream.Message
-}
-
-func (c *capturePublisher) PublishAll(_ context.Context, msgs []jetstream.Message) ([]jetstream.Result, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.msgs = append(c.msgs, msgs...)
-	return make([]jetstream.Result, len(msgs)), nil
-}
-
-func (c *capturePublisher) Connected() bool { return true }
-
-// results returns the action messages and the actions that failed to build, from the
-// event log records.
-func (c *capturePublisher) results() (actions []jetstream.Message, failed []ingress.ActionRecord) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, m := range c.msgs {
-		if strings.HasPrefix(m.Subject, jetstream.ActionSubjectPrefix+".") {
-			actions = append(actions, m)
-			continue
-		}
-		var rec ingress.EventRecord
-		if json.Unmarshal(m.Data, &rec) == nil {
-			for _, a := range rec.ActionLog {
-				if a.Status == "failed" {
-					failed = append(failed, a)
-				}
-			}
-		}
-	}
-	return actions, failed
 }

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/wire"
 )
 
 // binary is the inlet binary the end-to-end tests run, built once by TestMain as `make
@@ -258,14 +258,14 @@ func TestDevMode(t *testing.T) {
 	}
 }
 
-func lastActions(t *testing.T, c *jetstream.Client) []ingress.ActionMessage {
+func lastActions(t *testing.T, c *jetstream.Client) []wire.ActionMessage {
 	msgs, err := c.LastMessages(context.Background(), "INLET_ACTIONS", jetstream.ActionStreamSubject, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []ingress.ActionMessage
+	var out []wire.ActionMessage
 	for _, m := range msgs {
-		var a ingress.ActionMessage
+		var a wire.ActionMessage
 		if json.Unmarshal(m.Data, &a) == nil {
 			out = append(out, a)
 		}

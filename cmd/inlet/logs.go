@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"inlet.dev/inlet/api/v1alpha1"
-	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/wire"
 )
 
 type logOptions struct {
@@ -143,7 +143,7 @@ func (p *recordPrinter) print(data []byte) {
 			fmt.Fprintln(p.out, oneLine(data))
 			return
 		}
-		var r ingress.EventRecord
+		var r wire.EventRecord
 		if json.Unmarshal(data, &r) == nil {
 			for _, a := range r.ActionLog {
 				line, _ := json.Marshal(a)
@@ -160,7 +160,7 @@ func (p *recordPrinter) print(data []byte) {
 			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tMAPPING\tACTION\tSUBJECT\tSEQ\tSTATUS\tERROR")
 		}
 	}
-	var r ingress.EventRecord
+	var r wire.EventRecord
 	if json.Unmarshal(data, &r) != nil {
 		return
 	}

@@ -32,6 +32,7 @@ import (
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 	"inlet.dev/inlet/ingress/watch"
+	"inlet.dev/inlet/ingress/wire"
 	"inlet.dev/inlet/internal/testenv"
 )
 
@@ -174,7 +175,7 @@ func (f *fixture) lastWorkflow() string {
 	if err != nil || len(msgs) == 0 {
 		f.t.Fatalf("no triggerWorkflow action published (%v)", err)
 	}
-	var a ingress.ActionMessage
+	var a wire.ActionMessage
 	if err := json.Unmarshal(msgs[0].Data, &a); err != nil {
 		f.t.Fatal(err)
 	}

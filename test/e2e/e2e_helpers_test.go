@@ -38,6 +38,7 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	inletjs "inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/ingress/wire"
 )
 
 // Waits, generous for a 2-core machine that may be building something else.
@@ -601,7 +602,7 @@ type storedAction struct {
 	Subject string
 	// MsgID is the Nats-Msg-Id header the stream de-duplicates on.
 	MsgID  string
-	Action ingress.ActionMessage
+	Action wire.ActionMessage
 }
 
 // actionStream reads the action stream as the notification engine would.

@@ -28,6 +28,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/stats"
 )
 
@@ -105,7 +106,7 @@ type sourceEnvironmentScope struct {
 // usesToken reports whether the source signs nothing, so that its endpoint carries a
 // token. It is false while the Source is unknown.
 func (s *sourceEnvironmentScope) usesToken() bool {
-	return s.source != nil && s.source.Spec.UsesEndpointToken()
+	return s.source != nil && provider.UsesEndpointToken(&s.source.Spec)
 }
 
 // sourceEnvironmentPhase is one step of a reconcile.

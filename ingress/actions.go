@@ -68,15 +68,6 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 	return params, nil
 }
 
-// keyOf turns an http source's idempotency key expression's result into a key, by the
-// rule every source type shares (events.Key): a failed expression drops the key too.
-func keyOf(v any, err error) (key string, dropped bool) {
-	if err != nil {
-		return "", true
-	}
-	return events.Key(v)
-}
-
 func typeName(v any) string {
 	switch v.(type) {
 	case nil:

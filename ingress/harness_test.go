@@ -22,7 +22,7 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
-	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/wire"
 )
 
@@ -136,12 +136,12 @@ func (h *harness) sign(sourceEnvironment string, body []byte) (http.Header, stri
 	if len(se.Spec.SigningSecretRefs) > 0 {
 		secret = string(find(h.in.Secrets, se.Spec.SigningSecretRefs[0].Name).Data["secret"])
 	}
-	header, err := sign.Headers(&src.Spec, secret, time.Now(), body)
+	header, err := provider.Sign(&src.Spec, secret, time.Now(), body)
 	if err != nil {
 		h.t.Fatalf("sign: %v", err)
 	}
 	path := "/e/" + ns + "/" + sourceEnvironment
-	if src.Spec.UsesEndpointToken() {
+	if provider.UsesEndpointToken(&src.Spec) {
 		path += "/" + testToken
 	}
 	return header, path

@@ -65,7 +65,7 @@ type redactionCase struct {
 	spec   v1alpha1.SourceSpec
 	secret string
 	body   string
-	// header adds the headers the case's scheme needs beyond what sign.Headers sets.
+	// header adds the headers the case's scheme needs beyond what provider.Sign sets.
 	header func(h http.Header, secret string, body []byte)
 }
 

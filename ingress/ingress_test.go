@@ -15,6 +15,7 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
+	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/sign"
 )
 
@@ -130,7 +131,7 @@ func TestVerificationFailuresAre401(t *testing.T) {
 		"stripe from future":   {"/e/default/stripe-test", http.Header{"Stripe-Signature": {sign.Stripe("whsec_test_secret", now.Add(6*time.Minute), body)}}, body},
 		"stripe no header":     {"/e/default/stripe-test", http.Header{}, body},
 		"clerk missing svix-id": {"/e/default/clerk-test", func() http.Header {
-			h, _ := sign.Headers(&clerk.spec, clerk.secret, now, []byte(clerk.body))
+			h, _ := provider.Sign(&clerk.spec, clerk.secret, now, []byte(clerk.body))
 			h.Del("svix-id")
 			return h
 		}(), []byte(clerk.body)},

@@ -18,6 +18,7 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/events"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/verify"
 	"inlet.dev/inlet/ingress/wire"
 )
@@ -86,7 +87,6 @@ type Event struct {
 	Matched []string
 
 	normalized map[string]any
-	preprocess any
 }
 
 // Rejection is a refused request: its answer, and what is counted and logged of it.
@@ -189,7 +189,7 @@ func Process(ctx context.Context, env *config.Environment, req Request) *Outcome
 		o.Rejection = malformed(err)
 		return o
 	}
-	headers := config.LowerHeaders(req.Header)
+	headers := provider.LowerHeaders(req.Header)
 	o.Events = make([]Event, len(payloads))
 	var seenKeys map[string]bool
 	if len(payloads) > 1 {
@@ -222,41 +222,15 @@ func Process(ctx context.Context, env *config.Environment, req Request) *Outcome
 	return o
 }
 
-// describe finds the event's type, idempotency key and user id, and builds the
-// normalised event CEL sees as event.
+// describe finds the event's type, idempotency key and user id, as the Source's
+// provider says, and builds the normalised event CEL sees as event.
 func describe(ctx context.Context, env *config.Environment, ev *Event, req Request, headers map[string]string, payload map[string]any) error {
 	ev.ID, ev.Payload = nuid.Next(), payload
-	if env.HTTP == nil {
-		info, err := events.Describe(env.SourceType, payload, req.Header)
-		if err != nil {
-			return err
-		}
-		ev.Info = info
-	} else {
-		vars := &celext.Vars{Body: payload, Headers: headers, RawBody: req.Body, Vars: env.Vars}
-		p := env.HTTP
-		if p.Preprocess != nil {
-			out, err := p.Preprocess.EvalNative(ctx, vars)
-			if err != nil {
-				return fmt.Errorf("preprocess: %w", err)
-			}
-			ev.preprocess, vars.Preprocess = out, out
-		}
-		t, err := p.EventType.EvalString(ctx, vars)
-		if err != nil || t == "" {
-			return fmt.Errorf("event type not found: %v", orEmpty(err))
-		}
-		ev.Info.Type = t
-		if p.IdempotencyKey != nil {
-			ev.Info.IdempotencyKey, ev.Info.KeyDropped = keyOf(p.IdempotencyKey.EvalNative(ctx, vars))
-		}
-		if p.UserID != nil {
-			if id, err := p.UserID.EvalNative(ctx, vars); err == nil {
-				ev.Info.UserID, _ = events.ID(id)
-			}
-		}
-		ev.Info.Data = payload
+	info, err := env.Describer.Describe(ctx, provider.Event{Payload: payload, Header: req.Header, Headers: headers, RawBody: req.Body, Vars: env.Vars})
+	if err != nil {
+		return err
 	}
+	ev.Info = info
 	ev.normalized = events.Normalize(ev.Info, payload)
 	return nil
 }
@@ -265,7 +239,7 @@ func describe(ctx context.Context, env *config.Environment, ev *Event, req Reque
 // all of the event's actions (across every matching mapping) in the fixed action
 // order, recording each in ev.Actions.
 func plan(ctx context.Context, env *config.Environment, req Request, headers map[string]string, ev *Event, msgs []jetstream.Message) []jetstream.Message {
-	vars := &celext.Vars{Body: ev.Payload, Headers: headers, RawBody: req.Body, Preprocess: ev.preprocess, Vars: env.Vars, Event: ev.normalized}
+	vars := &celext.Vars{Body: ev.Payload, Headers: headers, RawBody: req.Body, Preprocess: ev.Info.Preprocess, Vars: env.Vars, Event: ev.normalized}
 	var planned []plannedAction
 	if env.IdentifyUsers && ev.Info.Identify {
 		if id, props, ok := events.IdentifyTraits(ev.Payload); ok {
@@ -434,11 +408,4 @@ func (o *Outcome) answer(retryAfter time.Duration) (status int, result string, b
 		result = wire.EventIdempotent
 	}
 	return http.StatusOK, result, body, 0
-}
-
-func orEmpty(err error) string {
-	if err == nil {
-		return "the expression returned an empty string"
-	}
-	return err.Error()
 }

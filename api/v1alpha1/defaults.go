@@ -6,12 +6,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// Provider defaults for signed-timestamp tolerance, from each provider's own library.
-const (
-	defaultTolerance       = 5 * time.Minute
-	defaultWorkOSTolerance = 3 * time.Minute
-)
-
 // IdempotencyEnabled reports whether repeated deliveries are de-duplicated (default true).
 func (s *SourceEnvironmentSpec) IdempotencyEnabled() bool {
 	return s.Idempotency.Enabled == nil || *s.Idempotency.Enabled
@@ -58,25 +52,4 @@ func (s *SourceEnvironmentSpec) MaxBodySize() int64 {
 	}
 	q := resource.MustParse(DefaultMaxBodySize)
 	return q.Value()
-}
-
-// SignatureTolerance is how far a signed timestamp may drift, the provider's own
-// default when spec.tolerance is unset.
-func (s *SourceSpec) SignatureTolerance() time.Duration {
-	if s.Tolerance != nil && s.Tolerance.Duration > 0 {
-		return s.Tolerance.Duration
-	}
-	if s.Type == SourceTypeWorkOS {
-		return defaultWorkOSTolerance
-	}
-	return defaultTolerance
-}
-
-// UsesEndpointToken reports whether the source is reached only through an endpoint
-// carrying an unguessable token, because its requests are not signed.
-func (s *SourceSpec) UsesEndpointToken() bool {
-	if s.Type == SourceTypeHTTP {
-		return s.HTTP == nil || !s.HTTP.Verification.Type.Signs()
-	}
-	return !s.Type.Signs()
 }

@@ -46,17 +46,6 @@ const (
 	SourceTypeHTTP SourceType = "http"
 )
 
-// Signs reports whether the source type signs its requests itself. Sources that do
-// not are reached only through an endpoint with an unguessable token. Segment signs
-// only when a secret is configured, so it also gets an endpoint token.
-func (t SourceType) Signs() bool {
-	switch t {
-	case SourceTypeStripe, SourceTypeClerk, SourceTypeWorkOS:
-		return true
-	}
-	return false
-}
-
 // SourceSpec describes one sender and how it speaks.
 // +kubebuilder:validation:XValidation:rule="self.type == 'http' ? has(self.http) : !has(self.http)",message="spec.http is required when type is http and not allowed for other types"
 // +kubebuilder:validation:XValidation:rule="!has(self.headerAuth) || !(self.type in ['stripe', 'clerk', 'workos', 'http'])",message="headerAuth is only for source types that sign nothing; an http source sets spec.http.verification instead"
@@ -178,16 +167,6 @@ const (
 	// VerificationNone checks nothing but the unguessable endpoint token.
 	VerificationNone VerificationType = "none"
 )
-
-// Signs reports whether the scheme checks a signature or token of its own; schemes that
-// do not are reached only through an unguessable endpoint token as well.
-func (t VerificationType) Signs() bool {
-	switch t {
-	case VerificationHMAC, VerificationStandardWebhooks, VerificationGitHub, VerificationCEL:
-		return true
-	}
-	return false
-}
 
 // Verification says how an HTTP source's requests are checked. The secrets come from
 // the SourceEnvironment's signingSecretRefs; every one of them is tried, for rotation.

@@ -31,6 +31,7 @@ import (
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/provider"
 )
 
 type devOptions struct {
@@ -330,7 +331,7 @@ func endpointTokens(file string, in config.Inputs) ([]corev1.Secret, error) {
 	var secrets []corev1.Secret
 	for _, se := range in.SourceEnvironments {
 		src := sources[se.Namespace+"/"+se.Spec.SourceRef.Name]
-		if src == nil || !src.Spec.UsesEndpointToken() {
+		if src == nil || !provider.UsesEndpointToken(&src.Spec) {
 			continue
 		}
 		key := se.Namespace + "/" + se.Name

@@ -17,7 +17,7 @@ import (
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
-	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/ingress/provider"
 )
 
 // `inlet events`, in every output, shows no secret, signature or token: neither the
@@ -70,7 +70,7 @@ func TestInletEventsShowsNoSecrets(t *testing.T) {
 
 	secrets := []string{token}
 	for name, s := range sources {
-		header, err := sign.Headers(&s.spec, s.secret, time.Now(), []byte(s.body))
+		header, err := provider.Sign(&s.spec, s.secret, time.Now(), []byte(s.body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func TestInletEventsShowsNoSecrets(t *testing.T) {
 			}
 		}
 		path := web.URL + "/e/default/" + name + "-test"
-		if s.spec.UsesEndpointToken() {
+		if provider.UsesEndpointToken(&s.spec) {
 			path += "/" + token
 		}
 		for _, body := range []string{s.body, `{"tampered":1}`} { // accepted, then refused

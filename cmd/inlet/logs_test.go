@@ -17,7 +17,7 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
-	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/ingress/provider"
 )
 
 // `inlet events -o json` prints one JSON object per line, also for an event whose
@@ -52,7 +52,7 @@ func TestInletEventsJSONIsOneObjectPerLine(t *testing.T) {
 		`[{"id":"evt_b1","type":"customer.created"},` + "\n" + `{"id":"evt_b2","type":"customer.created"}]`,
 	}
 	for _, body := range bodies {
-		header, err := sign.Headers(&spec, secret, time.Now(), []byte(body))
+		header, err := provider.Sign(&spec, secret, time.Now(), []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}

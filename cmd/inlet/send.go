@@ -19,7 +19,7 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	sampleevents "inlet.dev/inlet/config/samples/events"
 	"inlet.dev/inlet/ingress/config"
-	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/ingress/provider"
 )
 
 type sendOptions struct {
@@ -171,7 +171,7 @@ func (o *sendOptions) localTarget() (*target, error) {
 	tg := &target{in: in, se: se, src: src, hint: " (is inlet dev running?)"}
 	tg.url = strings.TrimSuffix(o.url, "/") + "/e/" + se.Namespace + "/" + se.Name
 	tg.shown = tg.url
-	if src.Spec.UsesEndpointToken() {
+	if provider.UsesEndpointToken(&src.Spec) {
 		token, err := savedToken(filepath.Join(o.dataDir, "endpoint-tokens.json"), se.Namespace+"/"+se.Name)
 		if err != nil {
 			return nil, err
@@ -219,7 +219,7 @@ func requestHeaders(in config.Inputs, se *v1alpha1.SourceEnvironment, src *v1alp
 			}
 		}
 		var err error
-		if header, err = sign.Headers(&src.Spec, secret, time.Now(), body); err != nil {
+		if header, err = provider.Sign(&src.Spec, secret, time.Now(), body); err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/provider"
 )
 
 // tokenPlaceholder stands for the endpoint token in status.endpoint.
@@ -62,7 +63,7 @@ func (o *sendOptions) clusterTarget(ctx context.Context) (*target, error) {
 		tg.in.Secrets = append(tg.in.Secrets, secret)
 	}
 	token := ""
-	if tg.src.Spec.UsesEndpointToken() {
+	if provider.UsesEndpointToken(&tg.src.Spec) {
 		if token, err = r.endpointToken(ctx, tg.se); err != nil {
 			return nil, err
 		}

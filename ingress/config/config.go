@@ -21,6 +21,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/celext"
+	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/ratelimit"
 	"inlet.dev/inlet/ingress/verify"
 )
@@ -107,19 +108,12 @@ type Environment struct {
 	// Redaction is what of its requests must never reach the event log.
 	Redaction *Redaction
 
-	// HTTP holds the compiled expressions of an http source; nil for built-in types.
-	HTTP *HTTPPrograms
+	// Describer finds each event's type, idempotency key, user id and data, as the
+	// Source's provider says.
+	Describer provider.Describer
 
 	mappings map[string][]*Mapping
 	count    int
-}
-
-// HTTPPrograms are the compiled expressions of an http Source.
-type HTTPPrograms struct {
-	Preprocess     *celext.Program
-	EventType      *celext.Program
-	IdempotencyKey *celext.Program
-	UserID         *celext.Program
 }
 
 // Mapping is one compiled EventMapping.
@@ -317,7 +311,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		Environment:        se.Spec.Environment,
 		Source:             src.Name,
 		SourceType:         src.Spec.Type,
-		UsesEndpointToken:  src.Spec.UsesEndpointToken(),
+		UsesEndpointToken:  provider.UsesEndpointToken(&src.Spec),
 		IdempotencyEnabled: se.Spec.IdempotencyEnabled(),
 		IdempotencyWindow:  se.Spec.IdempotencyWindow(),
 		IdentifyUsers:      se.Spec.IdentifyUsers,
@@ -339,7 +333,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		}
 		e.EndpointToken = token
 	}
-	v, httpPrograms, err := b.verifier(src, secrets)
+	compiled, err := b.source(src, secrets, vars)
 	if err != nil {
 		var ce *celext.CompileError
 		if errors.As(err, &ce) {
@@ -347,10 +341,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		}
 		return nil, &Problem{Reason: v1alpha1.ReasonInvalidSpec, Message: err.Error()}
 	}
-	if cv, ok := v.(*celVerifier); ok {
-		cv.vars = vars
-	}
-	e.Verifier, e.HTTP = v, httpPrograms
+	e.Verifier, e.Describer = compiled.Verifier, compiled.Describer
 	e.Redaction = redaction(src, secrets, append(secretVars, e.EndpointToken)...)
 	return e, nil
 }

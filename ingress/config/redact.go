@@ -1,13 +1,12 @@
 package config
 
 import (
-	"cmp"
 	"encoding/base64"
-	"regexp"
 	"slices"
 	"strings"
 
 	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress/provider"
 )
 
 // Redaction is what of a SourceEnvironment's requests' headers must never be stored:
@@ -45,7 +44,7 @@ func (r *Redaction) Header(lowerName, value string) bool {
 // redaction derives a SourceEnvironment's Redaction from its Source and the secret
 // values it resolved.
 func redaction(src *v1alpha1.Source, signingSecrets []string, secretValues ...string) *Redaction {
-	r := &Redaction{Headers: signatureHeaders(&src.Spec)}
+	r := &Redaction{Headers: provider.SignatureHeaders(&src.Spec)}
 	add := func(s string) {
 		if s == "" || slices.Contains(r.Secrets, s) {
 			return
@@ -69,75 +68,4 @@ func usesBasic(spec *v1alpha1.SourceSpec) bool {
 		return true
 	}
 	return spec.HTTP != nil && spec.HTTP.Verification.Type == v1alpha1.VerificationBasic
-}
-
-// signatureHeaders are the lower-case names of the headers a Source's verification
-// reads for a signature, a token or credentials. Message ids and timestamps are not
-// among them: they prove nothing without the signature.
-func signatureHeaders(spec *v1alpha1.SourceSpec) []string {
-	var names []string
-	add := func(ns ...string) {
-		for _, n := range ns {
-			if n != "" {
-				names = append(names, strings.ToLower(strings.TrimSpace(n)))
-			}
-		}
-	}
-	switch spec.Type {
-	case v1alpha1.SourceTypeStripe:
-		add("Stripe-Signature")
-	case v1alpha1.SourceTypeClerk:
-		add("Svix-Signature", "Webhook-Signature")
-	case v1alpha1.SourceTypeWorkOS:
-		add("WorkOS-Signature")
-	case v1alpha1.SourceTypeSegment:
-		add("X-Signature")
-	}
-	if h := spec.HeaderAuth; h != nil {
-		switch h.Scheme {
-		case v1alpha1.HeaderAuthBearer, v1alpha1.HeaderAuthBasic:
-			add("Authorization")
-		case v1alpha1.HeaderAuthHeader:
-			add(cmp.Or(h.Header, "X-Webhook-Secret"))
-		}
-	}
-	if spec.HTTP != nil {
-		v := &spec.HTTP.Verification
-		switch v.Type {
-		case v1alpha1.VerificationHMAC:
-			if v.HMAC != nil {
-				add(v.HMAC.Header)
-			}
-		case v1alpha1.VerificationStandardWebhooks:
-			add("Webhook-Signature", "Svix-Signature")
-		case v1alpha1.VerificationGitHub:
-			add("X-Hub-Signature-256")
-		case v1alpha1.VerificationBasic, v1alpha1.VerificationBearer:
-			add("Authorization")
-		case v1alpha1.VerificationHeaderToken:
-			if v.HeaderToken != nil {
-				add(v.HeaderToken.Header)
-			}
-		case v1alpha1.VerificationCEL:
-			if v.CEL != nil {
-				add(celHeaders(string(v.CEL.Expression))...)
-			}
-		}
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
-// celHeaderRef finds the headers a CEL expression reads: headers['name'],
-// headers["name"] and headers.name.
-var celHeaderRef = regexp.MustCompile(`headers\s*(?:\[\s*(?:'([^']*)'|"([^"]*)")\s*\]|\.\s*([A-Za-z_][A-Za-z0-9_]*))`)
-
-// celHeaders returns the names of the headers a CEL verification expression reads:
-// whatever it compares them with, they are what authenticates the request.
-func celHeaders(expr string) []string {
-	var out []string
-	for _, m := range celHeaderRef.FindAllStringSubmatch(expr, -1) {
-		out = append(out, m[1]+m[2]+m[3])
-	}
-	return out
 }

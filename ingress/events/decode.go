@@ -37,7 +37,7 @@ const (
 	ReasonTrailingData = "trailing_data"
 	// ReasonTooManyEvents is a batch or NDJSON body with more payloads than the limit.
 	ReasonTooManyEvents = "too_many_events"
-	// ReasonNoEventType is a payload without a usable event type (see Describe).
+	// ReasonNoEventType is a payload without a usable event type (see NoEventType).
 	ReasonNoEventType = "no_event_type"
 )
 

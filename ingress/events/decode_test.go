@@ -21,6 +21,16 @@ func fixture(t testing.TB, name string) []byte {
 }
 
 // jsonValue decodes s with encoding/json, the reference for the values Decode returns.
+// payloadOf decodes a one-object body.
+func payloadOf(t testing.TB, body string) map[string]any {
+	t.Helper()
+	got, err := Decode("application/json", []byte(body), 1)
+	if err != nil {
+		t.Fatalf("Decode(%.80q): %v", body, err)
+	}
+	return got[0].(map[string]any)
+}
+
 func jsonValue(t testing.TB, s string) any {
 	t.Helper()
 	var v any

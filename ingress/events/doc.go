@@ -1,6 +1,6 @@
 // Package events turns a verified request body into typed events: it decodes the body
-// into payloads, finds each payload's event type, idempotency key, user id and data
-// according to its Source's type, and builds the normalised event that mappings see as
+// into payloads, holds the rules every source type's provider shares for event types,
+// idempotency keys and ids, and builds the normalised event that mappings see as
 // event. It runs for every event, after verification and before the EventMappings.
 //
 // # Bodies
@@ -24,62 +24,15 @@
 //
 // # Event type, idempotency key, user id and data
 //
-// [Describe] reads them at these places, by Source type (body is the payload). A key or
+// Each source type's provider (package ingress/provider, one file per type) says where
+// a payload's event type, idempotency key, user id and data are, and fills an [Info].
+// What they are is the same for every source type, and written here once: a key or
 // user id may be a string or an integer, which is written in decimal ([ID]); a key
-// must have at most 255 characters, not bytes ([Key]). The same rule applies to the
-// http source type's idempotencyKey and userId expressions:
-//
-//	stripe        type      body.type
-//	              key       body.id
-//	              user id   body.data.object.customer when a string; for a customer
-//	                        object (body.data.object.object == "customer"),
-//	                        body.data.object.id
-//	              data      body.data.object
-//
-//	clerk         type      body.type
-//	              key       header svix-id (webhook-id when there is none)
-//	              user id   body.data.id for user.* events, else body.data.user_id
-//	              data      body.data
-//
-//	workos        type      body.event
-//	              key       body.id
-//	              user id   body.data.user_id, else body.data.id for user.* events
-//	              data      body.data
-//
-//	supabase      type      "{body.schema}.{body.table}:{body.type}", e.g.
-//	                        auth.users:INSERT or public.comments:DELETE
-//	              key       none
-//	              user id   for auth.users, the record's id
-//	              data      body.record, or body.old_record for DELETE
-//
-//	posthog       type      body.event, e.g. $pageview or signed_up
-//	              key       body.messageId, else body.uuid
-//	              user id   body.distinct_id, else body.userId
-//	              data      body.properties
-//	              identify  $identify and $set events
-//
-//	segment,      type      body.event for track calls; the call type (body.type:
-//	rudderstack,            identify, group, page, screen, alias) for the others
-//	jitsu,        key       body.messageId
-//	freshpaint    user id   body.userId, else body.anonymousId
-//	              data      body.traits for identify and group calls, body.properties
-//	                        for the others
-//	              identify  identify calls
-//
-//	hightouch,    type      body.event, else body.type, when a non-empty string;
-//	census,                 else "record"
-//	polytomic     key       header Idempotency-Key, else none
-//	              user id   body.user_id, else body.userId, else body.id
-//	              data      the whole record (body)
-//
-// An http Source reads all of these with its own CEL expressions instead.
-//
-// A payload without its event type (missing, empty or not a string; for a track call,
-// without body.event) is refused with 400, e.g. "event type not found at body.type".
-//
-// An idempotency key must be a non-empty string (or a number) of at most 255
-// characters. A key that is present but invalid is dropped and the event is processed
-// without idempotency; Info.KeyDropped records it. A null key counts as absent.
+// must be non-empty and have at most 255 characters, not bytes ([Key]). A key that is
+// present but invalid is dropped and the event is processed without idempotency;
+// Info.KeyDropped records it. A null key counts as absent. A payload without its event
+// type is refused with a *DecodeError of reason ReasonNoEventType ([NoEventType]),
+// answered with 400.
 //
 // # Normalised event
 //

@@ -3,14 +3,11 @@ package events
 import (
 	stdjson "encoding/json"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"unicode/utf8"
-
-	"inlet.dev/inlet/api/v1alpha1"
 )
 
 var reasons = map[string]bool{
@@ -97,54 +94,6 @@ func FuzzDecode(f *testing.F) {
 			}
 			if !reflect.DeepEqual(asFloats(any(payloads)), want) {
 				t.Fatalf("Decode() and encoding/json differ")
-			}
-		}
-	})
-}
-
-var sourceTypes = []v1alpha1.SourceType{
-	v1alpha1.SourceTypeStripe, v1alpha1.SourceTypeClerk, v1alpha1.SourceTypeWorkOS,
-	v1alpha1.SourceTypeSupabase, v1alpha1.SourceTypePostHog, v1alpha1.SourceTypeSegment,
-	v1alpha1.SourceTypeRudderStack, v1alpha1.SourceTypeJitsu, v1alpha1.SourceTypeFreshpaint,
-	v1alpha1.SourceTypeHightouch, v1alpha1.SourceTypeCensus, v1alpha1.SourceTypePolytomic,
-}
-
-// FuzzDescribe checks that Describe, Normalize and IdentifyTraits never panic on a
-// decoded payload, that a refusal is a ReasonNoEventType *DecodeError, and that an
-// accepted payload has a type, a valid key or none, and a normalised event that
-// encodes to JSON.
-func FuzzDescribe(f *testing.F) {
-	addSeeds(f, func(b []byte) { f.Add(uint8(0), "msg_1", b) })
-	f.Add(uint8(1), "", []byte(`{"type":"user.created","data":{"id":"u"}}`))
-	f.Add(uint8(9), "k", []byte(`{"event":7,"type":{},"id":null}`))
-	f.Fuzz(func(t *testing.T, source uint8, key string, body []byte) {
-		payloads, err := Decode("", body, 0)
-		if err != nil {
-			return
-		}
-		st := sourceTypes[int(source)%len(sourceTypes)]
-		h := http.Header{"Svix-Id": {key}, "Idempotency-Key": {key}}
-		for _, p := range payloads {
-			m := p.(map[string]any)
-			info, err := Describe(st, m, h)
-			if err != nil {
-				var de *DecodeError
-				if !errors.As(err, &de) || de.Reason != ReasonNoEventType {
-					t.Fatalf("Describe(%s) error %v", st, err)
-				}
-				continue
-			}
-			if info.Type == "" {
-				t.Fatalf("Describe(%s): empty type", st)
-			}
-			if info.IdempotencyKey != "" && (info.KeyDropped || utf8.RuneCountInString(info.IdempotencyKey) > MaxKeyLength) {
-				t.Fatalf("Describe(%s): bad key %q, dropped %v", st, info.IdempotencyKey, info.KeyDropped)
-			}
-			if out, err := stdjson.Marshal(Normalize(info, m)); err != nil || !stdjson.Valid(out) {
-				t.Fatalf("normalised event does not encode: %v", err)
-			}
-			if userID, props, ok := IdentifyTraits(m); ok == (userID == "") || ok == (props == nil) {
-				t.Fatalf("IdentifyTraits() = %q, %v, %v", userID, props, ok)
 			}
 		}
 	})

@@ -4,7 +4,7 @@ import "strings"
 
 // IdentifyTraits reads an identify call: a Segment-spec identify (Segment,
 // RudderStack, Jitsu, Freshpaint) or a PostHog $identify or $set event, for which
-// Describe set Info.Identify.
+// its provider set Info.Identify.
 //
 // The user id is body.userId (a string, or a number written without exponent; for
 // PostHog, body.distinct_id when there is no userId); without one, ok is false,
@@ -21,16 +21,17 @@ import "strings"
 // Every other trait is kept as it is, firstName and lastName among them. props is a
 // new map, never the payload's own, and is empty (not nil) when there are no traits.
 func IdentifyTraits(payload map[string]any) (userID string, props map[string]any, ok bool) {
-	userID = id(payload["userId"])
+	userID, _ = ID(payload["userId"])
 	if userID == "" {
-		userID = id(payload["distinct_id"])
+		userID, _ = ID(payload["distinct_id"])
 	}
 	if userID == "" {
 		return "", nil, false
 	}
-	traits := object(payload, "traits")
+	traits, _ := payload["traits"].(map[string]any)
 	if traits == nil {
-		traits = object(object(payload, "properties"), "$set")
+		properties, _ := payload["properties"].(map[string]any)
+		traits, _ = properties["$set"].(map[string]any)
 	}
 	props = make(map[string]any, len(traits)+1)
 	for k, v := range traits {

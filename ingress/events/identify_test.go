@@ -3,8 +3,6 @@ package events
 import (
 	"reflect"
 	"testing"
-
-	"inlet.dev/inlet/api/v1alpha1"
 )
 
 func TestIdentifyTraits(t *testing.T) {
@@ -113,38 +111,6 @@ func TestIdentifyTraits(t *testing.T) {
 			}
 			if !reflect.DeepEqual(payload, before) {
 				t.Errorf("IdentifyTraits changed the payload")
-			}
-		})
-	}
-}
-
-// TestIdentifyFlag checks which calls Describe marks for IdentifyTraits.
-func TestIdentifyFlag(t *testing.T) {
-	tests := map[string]struct {
-		source v1alpha1.SourceType
-		body   string
-		want   bool
-	}{
-		"segment identify":       {v1alpha1.SourceTypeSegment, `{"type":"identify","userId":"u"}`, true},
-		"segment track identify": {v1alpha1.SourceTypeSegment, `{"type":"track","event":"identify"}`, false},
-		"segment group":          {v1alpha1.SourceTypeSegment, `{"type":"group","groupId":"g"}`, false},
-		"rudderstack identify":   {v1alpha1.SourceTypeRudderStack, `{"type":"identify","userId":"u"}`, true},
-		"jitsu identify":         {v1alpha1.SourceTypeJitsu, `{"type":"identify","userId":"u"}`, true},
-		"freshpaint identify":    {v1alpha1.SourceTypeFreshpaint, `{"type":"identify","userId":"u"}`, true},
-		"posthog $identify":      {v1alpha1.SourceTypePostHog, `{"event":"$identify","distinct_id":"u"}`, true},
-		"posthog $set":           {v1alpha1.SourceTypePostHog, `{"event":"$set","distinct_id":"u"}`, true},
-		"posthog identify":       {v1alpha1.SourceTypePostHog, `{"event":"identify","distinct_id":"u"}`, false},
-		"census identify":        {v1alpha1.SourceTypeCensus, `{"type":"identify","userId":"u"}`, false},
-		"clerk user created":     {v1alpha1.SourceTypeClerk, `{"type":"user.created","data":{"id":"u"}}`, false},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			info, err := Describe(tc.source, payloadOf(t, tc.body), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info.Identify != tc.want {
-				t.Errorf("Identify = %v, want %v", info.Identify, tc.want)
 			}
 		})
 	}

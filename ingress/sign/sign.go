@@ -1,6 +1,7 @@
-// Package sign signs requests exactly as each provider does, so that people can try
-// their mappings without the provider (`inlet send`) and tests and benchmarks can send
-// authentic events. It is the mirror of package verify.
+// Package sign computes signatures exactly as each provider does, so that people can
+// try their mappings without the provider (`inlet send`) and tests and benchmarks can
+// send authentic events. It is the mirror of package verify; which headers a sender
+// sets is its provider's (package ingress/provider, Sign).
 package sign
 
 import (
@@ -14,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -91,109 +91,4 @@ func mac(h func() hash.Hash, key []byte, parts ...[]byte) []byte {
 func MessageID(body []byte) string {
 	sum := sha256.Sum256(body)
 	return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
-}
-
-// Headers returns the headers a sender of the given Source would set to sign body with
-// secret at t: the provider's own scheme for stripe, clerk, workos and segment, the
-// configured scheme for http sources, and the header token for sources with
-// headerAuth. Sources that sign nothing get no headers: their endpoint token is in the
-// URL.
-func Headers(src *v1alpha1.SourceSpec, secret string, t time.Time, body []byte) (http.Header, error) {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	switch src.Type {
-	case v1alpha1.SourceTypeStripe:
-		h.Set("Stripe-Signature", Stripe(secret, t, body))
-	case v1alpha1.SourceTypeWorkOS:
-		h.Set("WorkOS-Signature", WorkOS(secret, t, body))
-	case v1alpha1.SourceTypeClerk:
-		id := MessageID(body)
-		sig, err := Svix(secret, id, t, body)
-		if err != nil {
-			return nil, err
-		}
-		h.Set("svix-id", id)
-		h.Set("svix-timestamp", strconv.FormatInt(t.Unix(), 10))
-		h.Set("svix-signature", sig)
-	case v1alpha1.SourceTypeHTTP:
-		if src.HTTP == nil {
-			return nil, errors.New("an http source needs spec.http")
-		}
-		return h, httpHeaders(h, &src.HTTP.Verification, secret, t, body)
-	default:
-		if src.HeaderAuth != nil {
-			headerToken(h, src.HeaderAuth.Scheme, src.HeaderAuth.Header, secret)
-		} else if src.Type == v1alpha1.SourceTypeSegment && secret != "" {
-			sig, _ := HMAC(v1alpha1.HMACSHA1, v1alpha1.EncodingHex, secret, body)
-			h.Set("X-Signature", sig)
-		}
-	}
-	return h, nil
-}
-
-func headerToken(h http.Header, scheme v1alpha1.HeaderAuthScheme, header, secret string) {
-	switch scheme {
-	case v1alpha1.HeaderAuthBearer:
-		h.Set("Authorization", "Bearer "+secret)
-	case v1alpha1.HeaderAuthBasic:
-		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(secret)))
-	case v1alpha1.HeaderAuthHeader:
-		if header == "" {
-			header = "X-Webhook-Secret"
-		}
-		h.Set(header, secret)
-	}
-}
-
-func httpHeaders(h http.Header, v *v1alpha1.Verification, secret string, t time.Time, body []byte) error {
-	switch v.Type {
-	case v1alpha1.VerificationHMAC:
-		c := v.HMAC
-		id := MessageID(body)
-		ts := strconv.FormatInt(t.Unix(), 10)
-		if c.TimestampUnit == v1alpha1.TimestampMilliseconds {
-			ts = strconv.FormatInt(t.UnixMilli(), 10)
-		}
-		var content [][]byte
-		switch c.SignedContent {
-		case v1alpha1.SignedTimestampBody:
-			content = [][]byte{[]byte(ts + "."), body}
-		case v1alpha1.SignedIDTimestampBody:
-			content = [][]byte{[]byte(id + "." + ts + "."), body}
-		default:
-			content = [][]byte{body}
-		}
-		sig, err := HMAC(c.Algorithm, c.Encoding, secret, content...)
-		if err != nil {
-			return err
-		}
-		h.Set(c.Header, c.Prefix+sig)
-		if c.TimestampHeader != "" {
-			h.Set(c.TimestampHeader, ts)
-		}
-		if c.IDHeader != "" {
-			h.Set(c.IDHeader, id)
-		}
-	case v1alpha1.VerificationStandardWebhooks:
-		id := MessageID(body)
-		sig, err := Svix(secret, id, t, body)
-		if err != nil {
-			return err
-		}
-		h.Set("webhook-id", id)
-		h.Set("webhook-timestamp", strconv.FormatInt(t.Unix(), 10))
-		h.Set("webhook-signature", sig)
-	case v1alpha1.VerificationGitHub:
-		sig, _ := HMAC(v1alpha1.HMACSHA256, v1alpha1.EncodingHex, secret, body)
-		h.Set("X-Hub-Signature-256", "sha256="+sig)
-	case v1alpha1.VerificationBasic:
-		headerToken(h, v1alpha1.HeaderAuthBasic, "", secret)
-	case v1alpha1.VerificationBearer:
-		headerToken(h, v1alpha1.HeaderAuthBearer, "", secret)
-	case v1alpha1.VerificationHeaderToken:
-		headerToken(h, v1alpha1.HeaderAuthHeader, v.HeaderToken.Header, secret)
-	case v1alpha1.VerificationCEL:
-		return errors.New("a cel verification is not known to inlet send: sign the request yourself and pass the headers with -H")
-	}
-	return nil
 }

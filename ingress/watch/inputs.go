@@ -10,6 +10,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/provider"
 )
 
 // Select returns the part of in that one SourceEnvironment needs: itself, its Source and
@@ -59,7 +60,7 @@ func SecretRefs(in config.Inputs) map[types.NamespacedName]bool {
 			}
 		}
 		src := sources[types.NamespacedName{Namespace: se.Namespace, Name: se.Spec.SourceRef.Name}]
-		if src != nil && src.Spec.UsesEndpointToken() {
+		if src != nil && provider.UsesEndpointToken(&src.Spec) {
 			add(config.EndpointTokenSecretName(se.Name))
 		}
 	}

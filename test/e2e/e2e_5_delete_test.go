@@ -22,6 +22,7 @@ import (
 	"inlet.dev/inlet/controllers"
 	"inlet.dev/inlet/ingress/config"
 	inletjs "inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/stats"
 )
 
@@ -78,7 +79,7 @@ func TestDeleteRemovesEverything(t *testing.T) {
 		if err := kc.Get(ctx, types.NamespacedName{Namespace: cl.Namespace, Name: se.Spec.SourceRef.Name}, src); err != nil {
 			t.Fatalf("Source of %s: %v", se.Name, err)
 		}
-		if src.Spec.UsesEndpointToken() {
+		if provider.UsesEndpointToken(&src.Spec) {
 			want = append(want, "Secret/"+config.EndpointTokenSecretName(se.Name))
 		}
 		for _, w := range want {

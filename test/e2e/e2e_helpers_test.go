@@ -37,6 +37,7 @@ import (
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	inletjs "inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/sign"
 	"inlet.dev/inlet/ingress/wire"
 )
@@ -381,7 +382,7 @@ func newSender(t *testing.T, kc client.Client, name string, httpClient *http.Cli
 		return svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone && port != 0, fmt.Sprintf("clusterIP %q, ports %v", svc.Spec.ClusterIP, svc.Spec.Ports)
 	})
 	s.url = "http://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(port))) + "/e/" + cl.Namespace + "/" + name
-	if s.source.Spec.UsesEndpointToken() {
+	if provider.UsesEndpointToken(&s.source.Spec) {
 		tokenSecret := config.EndpointTokenSecretName(name)
 		var token string
 		waitUntil(t, readyTimeout, "the operator to generate the endpoint token Secret "+tokenSecret, func() (bool, string) {
@@ -507,7 +508,7 @@ func (a answer) String() string { return fmt.Sprintf("%d %s", a.Status, a.Body) 
 
 // post signs d now, as its provider would, and posts it.
 func (s *sender) post(ctx context.Context, d delivery) (answer, error) {
-	header, err := sign.Headers(&s.source.Spec, s.secret, time.Now(), d.body)
+	header, err := provider.Sign(&s.source.Spec, s.secret, time.Now(), d.body)
 	if err != nil {
 		return answer{}, err
 	}
@@ -517,7 +518,7 @@ func (s *sender) post(ctx context.Context, d delivery) (answer, error) {
 // postTampered signs d and posts it with a changed body, as an attacker who altered an
 // event in flight would.
 func (s *sender) postTampered(ctx context.Context, d delivery) (answer, error) {
-	header, err := sign.Headers(&s.source.Spec, s.secret, time.Now(), d.body)
+	header, err := provider.Sign(&s.source.Spec, s.secret, time.Now(), d.body)
 	if err != nil {
 		return answer{}, err
 	}

@@ -1,21 +1,50 @@
-package events
+package provider
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress/events"
 )
+
+// describe describes a payload as a built-in provider does.
+func describe(t v1alpha1.SourceType, payload map[string]any, h http.Header) (events.Info, error) {
+	return registry[t].(*builtin).describe(payload, h)
+}
+
+// fixture reads a payload of ../events/testdata.
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "events", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// jsonValue decodes a JSON value.
+func jsonValue(t testing.TB, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("bad test JSON %q: %v", s, err)
+	}
+	return v
+}
 
 // payloadOf decodes a one-object body.
 func payloadOf(t testing.TB, body string) map[string]any {
 	t.Helper()
-	got, err := Decode("application/json", []byte(body), 1)
+	got, err := events.Decode("application/json", []byte(body), 1)
 	if err != nil {
-		t.Fatalf("Decode(%.80q): %v", body, err)
+		t.Fatalf("events.Decode(%.80q): %v", body, err)
 	}
 	return got[0].(map[string]any)
 }
@@ -26,13 +55,13 @@ func TestDescribe(t *testing.T) {
 		file    string // testdata file; body when empty
 		body    string
 		headers http.Header
-		want    Info   // without Data
-		data    string // JSON of the expected Data; "" for the whole payload
+		want    events.Info // without Data
+		data    string      // JSON of the expected Data; "" for the whole payload
 	}{
 		"stripe subscription": {
 			source: v1alpha1.SourceTypeStripe,
 			file:   "stripe_subscription_updated.json",
-			want: Info{
+			want: events.Info{
 				Type:           "customer.subscription.updated",
 				IdempotencyKey: "evt_1OqX2kLkdIwHu7ix0Zp3mQ8r",
 				UserID:         "cus_QApl2uJz3cLw0F",
@@ -42,190 +71,190 @@ func TestDescribe(t *testing.T) {
 		"stripe customer object": {
 			source: v1alpha1.SourceTypeStripe,
 			file:   "stripe_customer_created.json",
-			want:   Info{Type: "customer.created", IdempotencyKey: "evt_1OqY7bLkdIwHu7ixR2m9aB3c", UserID: "cus_QApl2uJz3cLw0F"},
+			want:   events.Info{Type: "customer.created", IdempotencyKey: "evt_1OqY7bLkdIwHu7ixR2m9aB3c", UserID: "cus_QApl2uJz3cLw0F"},
 			data:   "$.data.object",
 		},
 		"stripe expanded customer is no user id": {
 			source: v1alpha1.SourceTypeStripe,
 			body:   `{"id":"evt_2","type":"invoice.paid","data":{"object":{"object":"invoice","id":"in_1","customer":{"id":"cus_1"}}}}`,
-			want:   Info{Type: "invoice.paid", IdempotencyKey: "evt_2"},
+			want:   events.Info{Type: "invoice.paid", IdempotencyKey: "evt_2"},
 			data:   `{"object":"invoice","id":"in_1","customer":{"id":"cus_1"}}`,
 		},
 		"stripe thin event": {
 			source: v1alpha1.SourceTypeStripe,
 			body:   `{"id":"evt_test_65R9","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","created":"2025-10-04T15:13:32Z","related_object":{"id":"mtr_1","type":"billing.meter"}}`,
-			want:   Info{Type: "v1.billing.meter.error_report_triggered", IdempotencyKey: "evt_test_65R9"},
+			want:   events.Info{Type: "v1.billing.meter.error_report_triggered", IdempotencyKey: "evt_test_65R9"},
 			data:   `null`,
 		},
 		"clerk user event": {
 			source:  v1alpha1.SourceTypeClerk,
 			file:    "clerk_user_created.json",
 			headers: http.Header{"Svix-Id": {"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"}, "Svix-Timestamp": {"1674087231"}},
-			want:    Info{Type: "user.created", IdempotencyKey: "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", UserID: "user_29w83sxmDNGwOuEthce5gg56FcC"},
+			want:    events.Info{Type: "user.created", IdempotencyKey: "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", UserID: "user_29w83sxmDNGwOuEthce5gg56FcC"},
 			data:    "$.data",
 		},
 		"clerk session event": {
 			source:  v1alpha1.SourceTypeClerk,
 			file:    "clerk_session_created.json",
 			headers: http.Header{"svix-id": {"msg_lower"}}, // a map keyed by lower-case names
-			want:    Info{Type: "session.created", IdempotencyKey: "msg_lower", UserID: "user_29w83sxmDNGwOuEthce5gg56FcC"},
+			want:    events.Info{Type: "session.created", IdempotencyKey: "msg_lower", UserID: "user_29w83sxmDNGwOuEthce5gg56FcC"},
 			data:    "$.data",
 		},
 		"clerk white-labelled webhook-id": {
 			source:  v1alpha1.SourceTypeClerk,
 			body:    `{"type":"organization.created","object":"event","data":{"id":"org_1","created_by":"user_1"}}`,
 			headers: http.Header{"Webhook-Id": {"msg_wh"}},
-			want:    Info{Type: "organization.created", IdempotencyKey: "msg_wh"},
+			want:    events.Info{Type: "organization.created", IdempotencyKey: "msg_wh"},
 			data:    `{"id":"org_1","created_by":"user_1"}`,
 		},
 		"clerk without svix-id": {
 			source: v1alpha1.SourceTypeClerk,
 			body:   `{"type":"user.deleted","object":"event","data":{"deleted":true,"id":"user_1","object":"user"}}`,
-			want:   Info{Type: "user.deleted", UserID: "user_1"},
+			want:   events.Info{Type: "user.deleted", UserID: "user_1"},
 			data:   `{"deleted":true,"id":"user_1","object":"user"}`,
 		},
 		"clerk empty svix-id": {
 			source:  v1alpha1.SourceTypeClerk,
 			body:    `{"type":"user.deleted","data":{"id":"user_1"}}`,
 			headers: http.Header{"Svix-Id": {""}},
-			want:    Info{Type: "user.deleted", UserID: "user_1", KeyDropped: true},
+			want:    events.Info{Type: "user.deleted", UserID: "user_1", KeyDropped: true},
 			data:    `{"id":"user_1"}`,
 		},
 		"workos connection (official vector body)": {
 			source: v1alpha1.SourceTypeWorkOS,
 			file:   "workos_connection_activated.json",
-			want:   Info{Type: "connection.activated", IdempotencyKey: "wh_01FG9JXJ9C9S052FX59JVG4EG1"},
+			want:   events.Info{Type: "connection.activated", IdempotencyKey: "wh_01FG9JXJ9C9S052FX59JVG4EG1"},
 			data:   "$.data",
 		},
 		"workos user event": {
 			source: v1alpha1.SourceTypeWorkOS,
 			file:   "workos_user_created.json",
-			want:   Info{Type: "user.created", IdempotencyKey: "event_01HQ2V7N0P9WQ2Y3S5T6U7V8W9", UserID: "user_01E4ZCR3C56J083X43JQXF3JK5"},
+			want:   events.Info{Type: "user.created", IdempotencyKey: "event_01HQ2V7N0P9WQ2Y3S5T6U7V8W9", UserID: "user_01E4ZCR3C56J083X43JQXF3JK5"},
 			data:   "$.data",
 		},
 		"workos session event": {
 			source: v1alpha1.SourceTypeWorkOS,
 			file:   "workos_session_created.json",
-			want:   Info{Type: "session.created", IdempotencyKey: "event_01HQ2V8A1B2C3D4E5F6G7H8J9K", UserID: "user_01E4ZCR3C56J083X43JQXF3JK5"},
+			want:   events.Info{Type: "session.created", IdempotencyKey: "event_01HQ2V8A1B2C3D4E5F6G7H8J9K", UserID: "user_01E4ZCR3C56J083X43JQXF3JK5"},
 			data:   "$.data",
 		},
 		"workos directory user is no user id": {
 			source: v1alpha1.SourceTypeWorkOS,
 			file:   "workos_dsync_user_created.json",
-			want:   Info{Type: "dsync.user.created", IdempotencyKey: "wh_123"},
+			want:   events.Info{Type: "dsync.user.created", IdempotencyKey: "wh_123"},
 			data:   "$.data",
 		},
 		"supabase auth insert": {
 			source: v1alpha1.SourceTypeSupabase,
 			file:   "supabase_insert.json",
-			want:   Info{Type: "auth.users:INSERT", UserID: "8d3a5f2e-1b4c-4d6e-9f0a-2b3c4d5e6f70"},
+			want:   events.Info{Type: "auth.users:INSERT", UserID: "8d3a5f2e-1b4c-4d6e-9f0a-2b3c4d5e6f70"},
 			data:   "$.record",
 		},
 		"supabase delete reads old_record": {
 			source: v1alpha1.SourceTypeSupabase,
 			file:   "supabase_delete.json",
-			want:   Info{Type: "public.comments:DELETE"},
+			want:   events.Info{Type: "public.comments:DELETE"},
 			data:   "$.old_record",
 		},
 		"supabase auth delete": {
 			source: v1alpha1.SourceTypeSupabase,
 			file:   "supabase_auth_delete.json",
-			want:   Info{Type: "auth.users:DELETE", UserID: "8d3a5f2e-1b4c-4d6e-9f0a-2b3c4d5e6f70"},
+			want:   events.Info{Type: "auth.users:DELETE", UserID: "8d3a5f2e-1b4c-4d6e-9f0a-2b3c4d5e6f70"},
 			data:   "$.old_record",
 		},
 		"supabase update": {
 			source: v1alpha1.SourceTypeSupabase,
 			body:   `{"type":"UPDATE","table":"profiles","schema":"public","record":{"id":7,"name":"new"},"old_record":{"id":7,"name":"old"}}`,
-			want:   Info{Type: "public.profiles:UPDATE"},
+			want:   events.Info{Type: "public.profiles:UPDATE"},
 			data:   `{"id":7,"name":"new"}`,
 		},
 		"posthog knock template": {
 			source: v1alpha1.SourceTypePostHog,
 			file:   "posthog_knock.json",
-			want:   Info{Type: "signed_up", IdempotencyKey: "01902f5e-8b2a-7c3d-9e4f-5a6b7c8d9e0f", UserID: "user_42"},
+			want:   events.Info{Type: "signed_up", IdempotencyKey: "01902f5e-8b2a-7c3d-9e4f-5a6b7c8d9e0f", UserID: "user_42"},
 			data:   "$.properties",
 		},
 		"posthog identify with uuid": {
 			source: v1alpha1.SourceTypePostHog,
 			file:   "posthog_identify.json",
-			want:   Info{Type: "$identify", IdempotencyKey: "01902f5e-9c1d-7e2f-8a3b-4c5d6e7f8091", UserID: "user_42", Identify: true},
+			want:   events.Info{Type: "$identify", IdempotencyKey: "01902f5e-9c1d-7e2f-8a3b-4c5d6e7f8091", UserID: "user_42", Identify: true},
 			data:   "$.properties",
 		},
 		"posthog invalid messageId does not fall back to uuid": {
 			source: v1alpha1.SourceTypePostHog,
 			body:   `{"event":"$pageview","messageId":"","uuid":"u-1","distinct_id":"d-1"}`,
-			want:   Info{Type: "$pageview", KeyDropped: true, UserID: "d-1"},
+			want:   events.Info{Type: "$pageview", KeyDropped: true, UserID: "d-1"},
 			data:   `null`,
 		},
 		"segment track": {
 			source: v1alpha1.SourceTypeSegment,
 			file:   "segment_track.json",
-			want:   Info{Type: "Order Completed", IdempotencyKey: "ajs-next-1718020800-6b3f1c7e-9d2a-4e8f-b1c0-2a3d4e5f6a7b", UserID: "user_1042"},
+			want:   events.Info{Type: "Order Completed", IdempotencyKey: "ajs-next-1718020800-6b3f1c7e-9d2a-4e8f-b1c0-2a3d4e5f6a7b", UserID: "user_1042"},
 			data:   "$.properties",
 		},
 		"segment identify": {
 			source: v1alpha1.SourceTypeSegment,
 			file:   "segment_identify.json",
-			want:   Info{Type: "identify", IdempotencyKey: "ajs-next-1718020860-0a1b2c3d", UserID: "user_1042", Identify: true},
+			want:   events.Info{Type: "identify", IdempotencyKey: "ajs-next-1718020860-0a1b2c3d", UserID: "user_1042", Identify: true},
 			data:   "$.traits",
 		},
 		"segment anonymous track": {
 			source: v1alpha1.SourceTypeSegment,
 			body:   `{"type":"track","event":"Viewed","anonymousId":"anon-1","messageId":"m-1","properties":{}}`,
-			want:   Info{Type: "Viewed", IdempotencyKey: "m-1", UserID: "anon-1"},
+			want:   events.Info{Type: "Viewed", IdempotencyKey: "m-1", UserID: "anon-1"},
 			data:   `{}`,
 		},
 		"segment alias": {
 			source: v1alpha1.SourceTypeSegment,
 			body:   `{"type":"alias","previousId":"anon-1","userId":"user-1","messageId":"m-2"}`,
-			want:   Info{Type: "alias", IdempotencyKey: "m-2", UserID: "user-1"},
+			want:   events.Info{Type: "alias", IdempotencyKey: "m-2", UserID: "user-1"},
 			data:   `null`,
 		},
 		"segment screen": {
 			source: v1alpha1.SourceTypeSegment,
 			body:   `{"type":"screen","name":"Home","userId":"user-1","messageId":"m-3","properties":{"variation":"blue"}}`,
-			want:   Info{Type: "screen", IdempotencyKey: "m-3", UserID: "user-1"},
+			want:   events.Info{Type: "screen", IdempotencyKey: "m-3", UserID: "user-1"},
 			data:   `{"variation":"blue"}`,
 		},
 		"rudderstack page": {
 			source: v1alpha1.SourceTypeRudderStack,
 			file:   "rudderstack_page.json",
-			want:   Info{Type: "page", IdempotencyKey: "api-2Ht3mPq1kXy9ZbN4vC7aRsTu8Le", UserID: "8f3c1a2b-3d4e-4f5a-9b6c-7d8e9f0a1b2c"},
+			want:   events.Info{Type: "page", IdempotencyKey: "api-2Ht3mPq1kXy9ZbN4vC7aRsTu8Le", UserID: "8f3c1a2b-3d4e-4f5a-9b6c-7d8e9f0a1b2c"},
 			data:   "$.properties",
 		},
 		"jitsu group": {
 			source: v1alpha1.SourceTypeJitsu,
 			file:   "jitsu_group.json",
-			want:   Info{Type: "group", IdempotencyKey: "jitsu-9f8e7d6c5b4a", UserID: "u-77"},
+			want:   events.Info{Type: "group", IdempotencyKey: "jitsu-9f8e7d6c5b4a", UserID: "u-77"},
 			data:   "$.traits",
 		},
 		"freshpaint identify with a number user id": {
 			source: v1alpha1.SourceTypeFreshpaint,
 			file:   "freshpaint_identify.json",
-			want:   Info{Type: "identify", IdempotencyKey: "fp-0c9b8a7f", UserID: "7731", Identify: true},
+			want:   events.Info{Type: "identify", IdempotencyKey: "fp-0c9b8a7f", UserID: "7731", Identify: true},
 			data:   "$.traits",
 		},
 		"hightouch record with event": {
 			source:  v1alpha1.SourceTypeHightouch,
 			body:    `{"user_id":"user_1","email":"a@example.com","plan":"team","event":"plan_changed","mrr":490}`,
 			headers: http.Header{"Idempotency-Key": {"sync-run-77"}},
-			want:    Info{Type: "plan_changed", IdempotencyKey: "sync-run-77", UserID: "user_1"},
+			want:    events.Info{Type: "plan_changed", IdempotencyKey: "sync-run-77", UserID: "user_1"},
 		},
 		"census record with type and number id": {
 			source: v1alpha1.SourceTypeCensus,
 			body:   `{"id":3,"email":"c@example.com","type":"lead_scored","score":88}`,
-			want:   Info{Type: "lead_scored", UserID: "3"},
+			want:   events.Info{Type: "lead_scored", UserID: "3"},
 		},
 		"census record without a type": {
 			source:  v1alpha1.SourceTypeCensus,
 			body:    `{"id":"u-1","email":"a@example.com","event":{"not":"a string"},"type":""}`,
 			headers: http.Header{"idempotency-key": {"k-1"}},
-			want:    Info{Type: "record", IdempotencyKey: "k-1", UserID: "u-1"},
+			want:    events.Info{Type: "record", IdempotencyKey: "k-1", UserID: "u-1"},
 		},
 		"polytomic record": {
 			source: v1alpha1.SourceTypePolytomic,
 			file:   "polytomic_record.json",
-			want:   Info{Type: "record", UserID: "acct-9"},
+			want:   events.Info{Type: "record", UserID: "acct-9"},
 		},
 	}
 	for name, tc := range tests {
@@ -235,7 +264,7 @@ func TestDescribe(t *testing.T) {
 				body = string(fixture(t, tc.file))
 			}
 			payload := payloadOf(t, body)
-			got, err := Describe(tc.source, payload, tc.headers)
+			got, err := describe(tc.source, payload, tc.headers)
 			if err != nil {
 				t.Fatalf("Describe() error = %v", err)
 			}
@@ -287,39 +316,40 @@ func TestDescribeErrors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := Describe(tc.source, payloadOf(t, tc.body), nil)
-			var de *DecodeError
+			got, err := describe(tc.source, payloadOf(t, tc.body), nil)
+			var de *events.DecodeError
 			if !errors.As(err, &de) {
-				t.Fatalf("Describe() = %+v, %v; want a *DecodeError", got, err)
+				t.Fatalf("Describe() = %+v, %v; want a *events.DecodeError", got, err)
 			}
-			if de.Reason != ReasonNoEventType || de.Offset != -1 {
-				t.Errorf("Reason, Offset = %q, %d; want %q, -1", de.Reason, de.Offset, ReasonNoEventType)
+			if de.Reason != events.ReasonNoEventType || de.Offset != -1 {
+				t.Errorf("Reason, Offset = %q, %d; want %q, -1", de.Reason, de.Offset, events.ReasonNoEventType)
 			}
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %q does not contain %q", err, tc.msg)
 			}
-			if got != (Info{}) {
+			if got != (events.Info{}) {
 				t.Errorf("Info = %+v with an error, want zero", got)
 			}
 		})
 	}
 }
 
+// An unknown source type has no provider: it is a configuration fault, found when the
+// SourceEnvironment is compiled, never the sender's.
 func TestDescribeUnsupported(t *testing.T) {
 	tests := map[string]v1alpha1.SourceType{
-		"http":    v1alpha1.SourceTypeHTTP,
 		"unknown": "github",
 		"empty":   "",
 	}
 	for name, st := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := Describe(st, map[string]any{"type": "x"}, nil)
-			if !errors.Is(err, ErrUnsupportedSourceType) {
-				t.Errorf("Describe(%q) error = %v, want ErrUnsupportedSourceType", st, err)
+			_, err := Compile(Config{Source: &v1alpha1.Source{Spec: v1alpha1.SourceSpec{Type: st}}})
+			if !errors.Is(err, ErrUnknownType) {
+				t.Errorf("Compile(%q) error = %v, want ErrUnknownType", st, err)
 			}
-			var de *DecodeError
+			var de *events.DecodeError
 			if errors.As(err, &de) {
-				t.Errorf("Describe(%q) error is a *DecodeError (the sender's fault); want a configuration error", st)
+				t.Errorf("Compile(%q) error is a *DecodeError (the sender's fault); want a configuration error", st)
 			}
 		})
 	}
@@ -369,7 +399,7 @@ func TestDescribeKeys(t *testing.T) {
 			if tc.key == "-" {
 				body = `{"type":"invoice.paid"}`
 			}
-			got, err := Describe(v1alpha1.SourceTypeStripe, payloadOf(t, body), nil)
+			got, err := describe(v1alpha1.SourceTypeStripe, payloadOf(t, body), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -405,7 +435,7 @@ func TestDescribeHeaderKeys(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			payload := payloadOf(t, `{"id":"evt_1","type":"user.created","data":{"id":"user_1"}}`)
-			got, err := Describe(tc.source, payload, tc.headers)
+			got, err := describe(tc.source, payload, tc.headers)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -418,7 +448,7 @@ func TestDescribeHeaderKeys(t *testing.T) {
 
 // TestDescribeBatch types every payload of a Segment batch and reverse-ETL records.
 func TestDescribeBatch(t *testing.T) {
-	payloads, err := Decode("application/json", fixture(t, "segment_batch.json"), DefaultLimit)
+	payloads, err := events.Decode("application/json", fixture(t, "segment_batch.json"), events.DefaultLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +457,7 @@ func TestDescribeBatch(t *testing.T) {
 	}
 	keys := map[string]bool{}
 	for i, p := range payloads {
-		info, err := Describe(v1alpha1.SourceTypeSegment, p.(map[string]any), nil)
+		info, err := describe(v1alpha1.SourceTypeSegment, p.(map[string]any), nil)
 		if err != nil {
 			t.Fatalf("payload %d: %v", i, err)
 		}
@@ -443,13 +473,13 @@ func TestDescribeBatch(t *testing.T) {
 		t.Errorf("%d distinct keys, want 20", len(keys))
 	}
 
-	records, err := Decode("application/x-ndjson", fixture(t, "census_records.ndjson"), DefaultLimit)
+	records, err := events.Decode("application/x-ndjson", fixture(t, "census_records.ndjson"), events.DefaultLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var types []string
 	for _, r := range records {
-		info, err := Describe(v1alpha1.SourceTypeCensus, r.(map[string]any), nil)
+		info, err := describe(v1alpha1.SourceTypeCensus, r.(map[string]any), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,12 +492,12 @@ func TestDescribeBatch(t *testing.T) {
 
 func TestNormalize(t *testing.T) {
 	payload := payloadOf(t, string(fixture(t, "stripe_subscription_updated.json")))
-	info, err := Describe(v1alpha1.SourceTypeStripe, payload, nil)
+	info, err := describe(v1alpha1.SourceTypeStripe, payload, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := map[string]struct {
-		info Info
+		info events.Info
 		want map[string]any
 	}{
 		"with user id": {
@@ -475,18 +505,50 @@ func TestNormalize(t *testing.T) {
 			want: map[string]any{"type": "customer.subscription.updated", "user_id": "cus_QApl2uJz3cLw0F", "data": info.Data, "event": payload},
 		},
 		"without user id": {
-			info: Info{Type: "public.comments:DELETE"},
+			info: events.Info{Type: "public.comments:DELETE"},
 			want: map[string]any{"type": "public.comments:DELETE", "data": nil, "event": payload},
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := Normalize(tc.info, payload)
+			got := events.Normalize(tc.info, payload)
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Normalize() = %v, want %v", got, tc.want)
+				t.Errorf("events.Normalize() = %v, want %v", got, tc.want)
 			}
 			if _, ok := got["data"]; !ok {
 				t.Errorf("data is missing")
+			}
+		})
+	}
+}
+
+// TestIdentifyFlag checks which calls the providers mark for IdentifyTraits.
+func TestIdentifyFlag(t *testing.T) {
+	tests := map[string]struct {
+		source v1alpha1.SourceType
+		body   string
+		want   bool
+	}{
+		"segment identify":       {v1alpha1.SourceTypeSegment, `{"type":"identify","userId":"u"}`, true},
+		"segment track identify": {v1alpha1.SourceTypeSegment, `{"type":"track","event":"identify"}`, false},
+		"segment group":          {v1alpha1.SourceTypeSegment, `{"type":"group","groupId":"g"}`, false},
+		"rudderstack identify":   {v1alpha1.SourceTypeRudderStack, `{"type":"identify","userId":"u"}`, true},
+		"jitsu identify":         {v1alpha1.SourceTypeJitsu, `{"type":"identify","userId":"u"}`, true},
+		"freshpaint identify":    {v1alpha1.SourceTypeFreshpaint, `{"type":"identify","userId":"u"}`, true},
+		"posthog $identify":      {v1alpha1.SourceTypePostHog, `{"event":"$identify","distinct_id":"u"}`, true},
+		"posthog $set":           {v1alpha1.SourceTypePostHog, `{"event":"$set","distinct_id":"u"}`, true},
+		"posthog identify":       {v1alpha1.SourceTypePostHog, `{"event":"identify","distinct_id":"u"}`, false},
+		"census identify":        {v1alpha1.SourceTypeCensus, `{"type":"identify","userId":"u"}`, false},
+		"clerk user created":     {v1alpha1.SourceTypeClerk, `{"type":"user.created","data":{"id":"u"}}`, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			info, err := describe(tc.source, payloadOf(t, tc.body), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Identify != tc.want {
+				t.Errorf("Identify = %v, want %v", info.Identify, tc.want)
 			}
 		})
 	}

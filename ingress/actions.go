@@ -12,12 +12,6 @@ import (
 	"inlet.dev/inlet/ingress/events"
 )
 
-// idFields are the action fields that must evaluate to an id, by the rule every source
-// type shares (events.ID): a string, or an integer, which is written without exponent.
-var idFields = map[string]bool{
-	"id": true, "userId": true, "objectId": true, "tenant": true, "actor": true, "cancellationKey": true,
-}
-
 // evalAction evaluates an action's fields into its parameters.
 func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[string]any, error) {
 	params := make(map[string]any, len(a.Literals)+len(a.Fields))
@@ -29,8 +23,8 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case idFields[f.Name]:
+		switch f.Type {
+		case v1alpha1.FieldID:
 			id, ok := events.ID(v)
 			if !ok {
 				return nil, fmt.Errorf("%s: must be a string or an integer, got %s", f.Program.Field(), typeName(v))
@@ -39,13 +33,13 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 				return nil, fmt.Errorf("%s: is empty", f.Program.Field())
 			}
 			v = id
-		case f.Name == "recipients":
+		case v1alpha1.FieldRecipients:
 			list, ok := v.([]any)
 			if !ok {
 				return nil, fmt.Errorf("%s: must be a list, got %s", f.Program.Field(), typeName(v))
 			}
-			if a.Kind == v1alpha1.ActionTriggerWorkflow && len(list) > v1alpha1.MaxRecipients {
-				return nil, fmt.Errorf("%s: %d recipients; a trigger may have at most %d, so it was not published", f.Program.Field(), len(list), v1alpha1.MaxRecipients)
+			if f.MaxItems > 0 && len(list) > f.MaxItems {
+				return nil, fmt.Errorf("%s: %d recipients; a %s may have at most %d, so it was not published", f.Program.Field(), len(list), a.Kind, f.MaxItems)
 			}
 			// A list passed through from the body is the body's own: ids are written
 			// into a copy, so that the other actions and mappings still see the body.
@@ -58,7 +52,7 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 				}
 			}
 			v = list
-		case f.Name == "data" || f.Name == "properties":
+		case v1alpha1.FieldMap:
 			if _, ok := v.(map[string]any); !ok && v != nil {
 				return nil, fmt.Errorf("%s: must be a map, got %s", f.Program.Field(), typeName(v))
 			}

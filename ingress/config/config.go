@@ -134,15 +134,15 @@ type Action struct {
 	Position int
 	// Literals are the action's literal names: workflow, collection, audience.
 	Literals map[string]string
-	// Fields are the action's CEL fields, in v1alpha1.Action.Expressions order.
+	// Fields are the action's CEL fields that are set, in v1alpha1.ActionTypes order.
 	Fields []Field
 }
 
 // Field is one compiled CEL field of an action.
 type Field struct {
-	Name     string
-	Program  *celext.Program
-	Required bool
+	// ActionField describes the field: name, type, whether required, bounds.
+	*v1alpha1.ActionField
+	Program *celext.Program
 }
 
 // Lookup returns the compiled SourceEnvironment, or nil when there is none (or it was

@@ -11,12 +11,17 @@ import (
 	"inlet.dev/inlet/ingress/celext"
 )
 
-// fieldTypes are the CEL types an action field must be able to produce; a field whose
-// type is only known at run time (anything read from body) is checked when evaluated.
-var fieldTypes = map[string]*cel.Type{
-	"recipients": cel.ListType(cel.DynType),
-	"data":       cel.MapType(cel.StringType, cel.DynType),
-	"properties": cel.MapType(cel.StringType, cel.DynType),
+// celType is the CEL type a field must be able to produce; nil for a field whose type
+// is only known at run time (an id may be a string or an integer; anything read from
+// body is dyn): those are checked when evaluated.
+func celType(t v1alpha1.FieldType) *cel.Type {
+	switch t {
+	case v1alpha1.FieldRecipients:
+		return cel.ListType(cel.DynType)
+	case v1alpha1.FieldMap:
+		return cel.MapType(cel.StringType, cel.DynType)
+	}
+	return nil
 }
 
 // CompileMapping compiles an EventMapping's CEL with the environment the ingress uses.
@@ -42,47 +47,36 @@ func CompileMapping(env *cel.Env, m *v1alpha1.EventMapping) (*Mapping, error) {
 	}
 	for i := range m.Spec.Actions {
 		a := &m.Spec.Actions[i]
-		kind := a.Kind()
-		if kind == "" {
+		t := a.Type()
+		if t == nil {
 			return nil, &celext.CompileError{Field: fmt.Sprintf("spec.actions[%d]", i), Message: "sets no action"}
 		}
-		action := Action{Kind: kind, Position: i, Literals: literals(a)}
-		for _, f := range a.Expressions() {
-			field := fmt.Sprintf("spec.actions[%d].%s.%s", i, kind, f.Name)
-			if f.Expression == "" {
-				return nil, &celext.CompileError{Field: field, Message: "is required"}
+		action := Action{Kind: t.Kind, Position: i}
+		for j := range t.Fields {
+			f := &t.Fields[j]
+			value := a.Value(t, f)
+			if f.Type == v1alpha1.FieldKey {
+				if action.Literals == nil {
+					action.Literals = make(map[string]string, 1)
+				}
+				action.Literals[f.Name] = value
+				continue
 			}
-			prg, err := celext.Compile(env, field, string(f.Expression), fieldTypes[f.Name])
+			field := fmt.Sprintf("spec.actions[%d].%s.%s", i, t.Kind, f.Name)
+			if value == "" {
+				if f.Required {
+					return nil, &celext.CompileError{Field: field, Message: "is required"}
+				}
+				continue
+			}
+			prg, err := celext.Compile(env, field, value, celType(f.Type))
 			if err != nil {
 				return nil, err
 			}
-			action.Fields = append(action.Fields, Field{Name: f.Name, Program: prg, Required: f.Required})
+			action.Fields = append(action.Fields, Field{ActionField: f, Program: prg})
 		}
 		out.Actions = append(out.Actions, action)
 	}
 	slices.SortStableFunc(out.Actions, func(a, b Action) int { return cmp.Compare(a.Kind.Rank(), b.Kind.Rank()) })
 	return out, nil
-}
-
-// literals are an action's literal names, keyed by their JSON field names.
-func literals(a *v1alpha1.Action) map[string]string {
-	switch {
-	case a.TriggerWorkflow != nil:
-		return map[string]string{"workflow": string(a.TriggerWorkflow.Workflow)}
-	case a.CancelWorkflow != nil:
-		return map[string]string{"workflow": string(a.CancelWorkflow.Workflow)}
-	case a.SubscribeUser != nil:
-		return map[string]string{"collection": string(a.SubscribeUser.Collection)}
-	case a.UnsubscribeUser != nil:
-		return map[string]string{"collection": string(a.UnsubscribeUser.Collection)}
-	case a.SetObject != nil:
-		return map[string]string{"collection": string(a.SetObject.Collection)}
-	case a.DeleteObject != nil:
-		return map[string]string{"collection": string(a.DeleteObject.Collection)}
-	case a.AddAudienceMember != nil:
-		return map[string]string{"audience": string(a.AddAudienceMember.Audience)}
-	case a.RemoveAudienceMember != nil:
-		return map[string]string{"audience": string(a.RemoveAudienceMember.Audience)}
-	}
-	return nil
 }

@@ -321,6 +321,12 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 	have := make([]jetstream.StreamConfig, len(wants))
 	s.streamsErr = r.nats.WithJetStream(ctx, s.nats, func(ctx context.Context, js jetstream.JetStream) error {
 		for i, w := range wants {
+			if w.cfg.AllowAtomicPublish && !inletjs.AtomicBatches(js.Conn()) {
+				// A server before 2.12 has no atomic batches: the ingress
+				// publishes an event's actions one at a time instead.
+				w.cfg.AllowAtomicPublish = false
+				wants[i] = w
+			}
 			res, err := inletjs.EnsureStream(ctx, js, w.cfg)
 			if err != nil {
 				return err
@@ -376,6 +382,9 @@ func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
 		}
 		if i == 0 {
 			attrs = append(attrs, fmt.Sprintf("duplicate window %s", h.Duplicates))
+			if !h.AllowAtomicPublish {
+				attrs = append(attrs, "no atomic batches: each event's actions are published one at a time (NATS 2.12 or later stores them all or none)")
+			}
 		} else {
 			attrs = append(attrs, fmt.Sprintf("retention %s", h.MaxAge))
 			if h.MaxBytes > 0 {

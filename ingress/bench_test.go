@@ -202,6 +202,14 @@ func reportLatencies(b *testing.B, latencies []time.Duration) {
 // cost (verification, parsing, CEL, encoding) from JetStream's.
 type discardPublisher struct{}
 
+func (d discardPublisher) PublishEvents(ctx context.Context, events []jetstream.Event) ([]jetstream.Result, error) {
+	var msgs []jetstream.Message
+	for _, ev := range events {
+		msgs = append(msgs, ev.Messages...)
+	}
+	return d.PublishAll(ctx, msgs)
+}
+
 func (discardPublisher) PublishAll(_ context.Context, msgs []jetstream.Message) ([]jetstream.Result, error) {
 	return make([]jetstream.Result, len(msgs)), nil
 }

@@ -34,7 +34,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	o := Process(ctx, env, Request{Header: r.Header, Query: r.URL.Query(), Body: body, Received: start, MaxEvents: s.opts.MaxEventsPerRequest})
 	if o.Rejection == nil {
 		publishStart := time.Now()
-		results, err := s.opts.Publisher.PublishAll(ctx, o.Messages)
+		results, err := s.opts.Publisher.PublishEvents(ctx, o.PublishEvents())
 		o.settle(results, err, time.Since(publishStart))
 	}
 	s.finish(w, r, o)

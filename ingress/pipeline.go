@@ -80,9 +80,13 @@ type Event struct {
 	// Status is empty is waiting for its message to be published: the n-th of them is
 	// Messages[n].
 	Actions []wire.ActionRecord
-	// Messages are the event's actions to publish, in order: what a sender's retry of
-	// the event publishes again, with the same ids.
+	// Messages are the event's actions to publish, in order, all or none: what a
+	// sender's retry of the event publishes again, under the same DedupID.
 	Messages []jetstream.Message
+	// DedupID identifies the event in the action stream's duplicate window: its
+	// actions are stored once per window under this one id. Empty when idempotency
+	// is off or the event has no key.
+	DedupID string
 	// Matched names the mappings whose when accepted the event.
 	Matched []string
 
@@ -287,9 +291,14 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 		rec.Status, rec.Error = wire.ActionFailed, p.err.Error()
 		return msgs
 	}
+	// The event is one unit in the stream's duplicate window, under one id; each
+	// action still gets a stable id of its own, derived from it, for consumers.
 	msgID := ""
 	if env.IdempotencyEnabled && ev.Info.IdempotencyKey != "" {
-		msgID = jetstream.MsgID(ev.Info.IdempotencyKey, ev.Info.Type, env.Key.String(), env.Environment, p.mapping, strconv.Itoa(p.action.Position))
+		if ev.DedupID == "" {
+			ev.DedupID = jetstream.MsgID(ev.Info.IdempotencyKey, ev.Info.Type, env.Key.String(), env.Environment)
+		}
+		msgID = jetstream.MsgID(ev.DedupID, p.mapping, strconv.Itoa(p.action.Position))
 	}
 	msg := wire.ActionMessage{
 		ID:          cmp.Or(msgID, nuid.Next()),
@@ -313,11 +322,24 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 		return msgs
 	}
 	rec.Subject = jetstream.ActionSubject(env.Environment, string(p.action.Kind))
-	return append(msgs, jetstream.Message{Subject: rec.Subject, MsgID: msgID, Data: data})
+	return append(msgs, jetstream.Message{Subject: rec.Subject, Data: data})
+}
+
+// PublishEvents returns the outcome's messages grouped by event, for
+// [Publisher.PublishEvents]: each event's actions are stored all or none, in
+// order, under its DedupID.
+func (o *Outcome) PublishEvents() []jetstream.Event {
+	out := make([]jetstream.Event, 0, len(o.Events))
+	for i := range o.Events {
+		if ev := &o.Events[i]; len(ev.Messages) > 0 {
+			out = append(out, jetstream.Event{ID: ev.DedupID, Messages: ev.Messages})
+		}
+	}
+	return out
 }
 
 // settle records what JetStream said of the outcome's messages (results, in
-// o.Messages order, and the error PublishAll returned) in the action records, and
+// o.Messages order, and the error PublishEvents returned) in the action records, and
 // counts them.
 func (o *Outcome) settle(results []jetstream.Result, publishErr error, took time.Duration) {
 	o.published, o.publishErr, o.publishDuration = true, publishErr, took

@@ -44,8 +44,13 @@ import (
 
 // Publisher stores messages durably; *jetstream.Client is the real one.
 type Publisher interface {
-	// PublishAll publishes every message and waits for its acknowledgement. It returns
-	// an error when any message was not acknowledged.
+	// PublishEvents publishes each event's messages (its actions) as one unit, all
+	// or none, in order, and waits for the acknowledgement: one result per message.
+	// It returns an error when any message was not acknowledged.
+	PublishEvents(ctx context.Context, events []jetstream.Event) ([]jetstream.Result, error)
+	// PublishAll publishes every message on its own (event log records) and waits
+	// for its acknowledgement. It returns an error when any message was not
+	// acknowledged.
 	PublishAll(ctx context.Context, msgs []jetstream.Message) ([]jetstream.Result, error)
 	// Connected reports whether the publisher can reach JetStream now.
 	Connected() bool

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // ErrUnavailable means JetStream could not be reached or did not acknowledge
@@ -41,7 +45,9 @@ type Result struct {
 	// Stream is the stream that stored the message.
 	Stream string
 	// Sequence is the message's sequence in Stream; for a duplicate, the
-	// sequence of the copy stored earlier.
+	// sequence of the copy stored earlier. Both are empty for a message of an
+	// event found Duplicate as a whole (an atomic batch), as JetStream does
+	// not say where the first copy is.
 	Sequence uint64
 	// Duplicate reports that a message with the same MsgID was already stored
 	// within the duplicate window (by an earlier attempt or another ingress
@@ -53,25 +59,65 @@ type Result struct {
 	Err error
 }
 
-// Publisher publishes batches of messages and waits for their acks. [Client]
-// implements it; the ingress depends on this interface so that its handlers
-// can be tested without a server.
+// Event is the messages of one event, published with [Client.PublishEvents]:
+// all of them are stored or none, in the order given, and a replay of the event
+// is recognised by its one ID.
+type Event struct {
+	// ID, when not empty, is the event's deduplication id, built with [MsgID]:
+	// the stream stores an event with a given ID once per duplicate window.
+	// The MsgID of Messages is not used.
+	ID string
+	// Messages are the event's messages, in the order the stream must keep.
+	Messages []Message
+}
+
+// Publisher publishes events and waits for their acks. [Client] implements
+// it; the ingress depends on this interface so that its handlers can be tested
+// without a server.
 type Publisher interface {
-	// PublishAll publishes msgs and waits for their acks; see
-	// [Client.PublishAll] for the contract.
-	PublishAll(ctx context.Context, msgs []Message) ([]Result, error)
+	// PublishEvents publishes events and waits for their acks; see
+	// [Client.PublishEvents] for the contract.
+	PublishEvents(ctx context.Context, events []Event) ([]Result, error)
 }
 
 var _ Publisher = (*Client)(nil)
 
-// PublishAll publishes msgs asynchronously, each with its MsgID as
-// Nats-Msg-Id, and waits until every one is acknowledged or ctx is done. It
-// returns one [Result] per message, in order.
+// PublishAll publishes msgs, each on its own with its MsgID as Nats-Msg-Id,
+// and waits until every one is acknowledged or ctx is done. It returns one
+// [Result] per message, in order. It is [Client.PublishEvents] with one event
+// per message: the messages are independent of each other (use PublishEvents
+// for the actions of one event).
+func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, error) {
+	events := make([]Event, len(msgs))
+	for i := range msgs {
+		events[i] = Event{ID: msgs[i].MsgID, Messages: msgs[i : i+1]}
+	}
+	return c.PublishEvents(ctx, events)
+}
+
+// PublishEvents publishes each event's messages as one unit and waits until
+// every one is acknowledged or ctx is done. It returns one [Result] per
+// message, events after each other, in order.
 //
-// The messages are sent in order, on one connection, so a stream stores those
-// it captures in that order, with increasing sequences: the ingress passes an
-// event's actions in the fixed action order (identify before trigger) and
-// relies on it.
+// An event of several messages is sent as one JetStream atomic batch (NATS
+// 2.12 and later, on a stream that allows atomic publish): the stream stores
+// all of its messages or none, with consecutive sequences in the order given,
+// also while a clustered stream fails over. The event's ID is the Nats-Msg-Id
+// of its first message, so the duplicate window holds one id per event, and a
+// replay of an event already stored is rejected as a whole and reported
+// Duplicate for every message. An event of one message is a plain publish with
+// the ID as its Nats-Msg-Id.
+//
+// Where the server cannot take atomic batches (older than 2.12, or the stream
+// does not allow them) an event's messages are published one at a time, each
+// waiting for the previous one's ack so the order holds, the first with the
+// event's ID and the others with ids derived from it ([OrderedMsgID]).
+//
+// A message over the server's max payload is not sent: its Result says so
+// (a fault a retry cannot fix) and the event's other messages are published
+// without it. While another copy of the same event is being stored (JetStream's
+// "duplicate message id is in process", or a batch it could not take now),
+// the event is sent again shortly; its ack then says Duplicate.
 //
 // The error is nil only when every message was acknowledged (stored now, or
 // found Duplicate). Otherwise it says how many were not, and wraps one cause:
@@ -81,125 +127,378 @@ var _ Publisher = (*Client)(nil)
 // canceled). A Result without Err is never reported for a message that was
 // not acknowledged.
 //
-// PublishAll does not wait past ctx's deadline, and fails at once when the
+// PublishEvents does not wait past ctx's deadline, and fails at once when the
 // connection is down or is lost while waiting. It is safe for concurrent use;
 // all callers share the client's connection and ack tracking.
-func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, error) {
-	results := make([]Result, len(msgs))
-	if len(msgs) == 0 {
+func (c *Client) PublishEvents(ctx context.Context, events []Event) ([]Result, error) {
+	total := 0
+	for i := range events {
+		total += len(events[i].Messages)
+	}
+	results := make([]Result, total)
+	if total == 0 {
 		return results, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return results, failRest(results, msgs, 0, contextErr(err))
+		return results, failAll(results, events, contextErr(err))
 	}
 	down := c.downSignal()
 	switch st := c.nc.Status(); st {
 	case nats.CONNECTED:
 	case nats.CLOSED:
-		return results, failRest(results, msgs, 0, fmt.Errorf("%w: %w", ErrUnavailable, errClosed))
+		return results, failAll(results, events, fmt.Errorf("%w: %w", ErrUnavailable, errClosed))
 	default:
-		return results, failRest(results, msgs, 0, fmt.Errorf("%w: connection %s: %w", ErrUnavailable, st, nats.ErrDisconnected))
+		return results, failAll(results, events, fmt.Errorf("%w: connection %s: %w", ErrUnavailable, st, nats.ErrDisconnected))
 	}
 
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	var stop error // why waiting ends early: ctx done, connection lost, publish failed
-	for i := range msgs {
-		f, err := c.publishAsync(ctx, &msgs[i])
-		if err == nil {
-			futures[i] = f
+	p := publication{c: c, ctx: ctx, down: down, results: results, atomic: c.AtomicBatches()}
+	units := make([]unit, 0, len(events))
+	first := 0
+	for i := range events {
+		ev := &events[i]
+		u := unit{ev: ev, first: first}
+		first += len(ev.Messages)
+		if len(ev.Messages) == 0 {
 			continue
 		}
-		results[i].Err = publishErr(msgs[i].Subject, err)
-		if errors.Is(results[i].Err, ErrUnavailable) {
-			// The rest would fail the same way: do not send them, and do
-			// not wait for the acks of those already sent.
-			stop = results[i].Err
-			for j := i + 1; j < len(msgs); j++ {
-				results[j].Err = fmt.Errorf("publish %s: not sent: %w", msgs[j].Subject, stop)
+		u.send = make([]int, 0, len(ev.Messages))
+		maxPayload := int(c.nc.MaxPayload())
+		for k := range ev.Messages {
+			if maxPayload > 0 && len(ev.Messages[k].Data) > maxPayload {
+				p.fail(&u, k, nats.ErrMaxPayload)
+				continue
 			}
-			break
+			u.send = append(u.send, k)
 		}
+		units = append(units, u)
 	}
 
-	for i, f := range futures {
-		if f == nil {
+	// Send every unit that can go without waiting, then wait for the acks.
+	for i := range units {
+		u := &units[i]
+		if p.stop != nil {
+			p.failUnit(u, fmt.Errorf("not sent: %w", p.stop))
 			continue
 		}
-		for attempt := 1; stop == nil; attempt++ {
-			select {
-			case ack := <-f.Ok():
-				results[i] = ackResult(ack)
-			case err := <-f.Err():
-				if inProcess(err) {
-					// Another copy with this id is being stored (replicated):
-					// send again shortly; its ack then says Duplicate.
-					if f, err = c.resend(ctx, down, &msgs[i], attempt); err == nil {
-						continue
-					}
-				}
-				results[i].Err = publishErr(msgs[i].Subject, err)
-			case <-ctx.Done():
-				stop = contextErr(ctx.Err())
-			case <-down:
-				stop = fmt.Errorf("%w: %w", ErrUnavailable, nats.ErrDisconnected)
+		if len(u.send) == 0 || p.ordered(u) {
+			continue
+		}
+		if err := p.start(u); err != nil {
+			p.failUnit(u, err)
+			if errors.Is(err, ErrUnavailable) {
+				// The rest would fail the same way: do not send them, and
+				// do not wait for the acks of those already sent.
+				p.stop = err
 			}
-			break
 		}
-		if stop == nil {
-			continue
-		}
-		// Take what has already arrived; the rest count as not acknowledged.
-		select {
-		case ack := <-f.Ok():
-			results[i] = ackResult(ack)
-		case err := <-f.Err():
-			results[i].Err = publishErr(msgs[i].Subject, err)
-		default:
-			results[i].Err = fmt.Errorf("publish %s: %w", msgs[i].Subject, stop)
+	}
+	for i := range units {
+		u := &units[i]
+		switch {
+		case len(u.send) == 0:
+		case p.ordered(u):
+			if p.stop != nil {
+				p.failUnit(u, fmt.Errorf("not sent: %w", p.stop))
+				continue
+			}
+			p.publishOrdered(u)
+		case u.future != nil:
+			p.wait(u)
 		}
 	}
 	return results, summarize(results)
 }
 
-// errCodeInProcess is JetStream's "duplicate message id is in process": a message
-// with the same Nats-Msg-Id is being stored (on a replicated stream, replicated)
-// and its outcome is not known yet.
-const errCodeInProcess jetstream.ErrorCode = 10158
-
-// maxInProcessAttempts bounds the sends of one message answered errCodeInProcess:
-// with resend's waits, about 5 seconds.
-const maxInProcessAttempts = 50
-
-// inProcess reports whether err says another copy of the message is being stored.
-func inProcess(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeInProcess
+// publication is one call of PublishEvents.
+type publication struct {
+	c       *Client
+	ctx     context.Context
+	down    <-chan struct{}
+	results []Result
+	atomic  bool  // the server takes atomic batches
+	stop    error // why waiting ends early: ctx done, connection lost, publish failed
 }
 
-// resend sends m again after a short wait that grows with attempt, once another
-// copy with its id was found in process. It fails with ErrUnavailable after
-// maxInProcessAttempts (an error publishErr counts as unavailable), or when ctx
-// ends or the connection is lost first.
-func (c *Client) resend(ctx context.Context, down <-chan struct{}, m *Message, attempt int) (jetstream.PubAckFuture, error) {
-	if attempt >= maxInProcessAttempts {
-		return nil, fmt.Errorf("message id %s still in process after %d attempts", m.MsgID, attempt)
+// unit is one event being published.
+type unit struct {
+	ev      *Event
+	first   int   // the index in results of ev.Messages[0]
+	send    []int // the indexes in ev.Messages of the messages to publish
+	ordered bool  // published one message at a time: no atomic batches
+	future  jetstream.PubAckFuture
+	attempt int
+}
+
+// ordered reports whether u's messages are published one at a time.
+func (p *publication) ordered(u *unit) bool { return u.ordered || (!p.atomic && len(u.send) > 1) }
+
+// start sends u: one message as a plain publish, several as an atomic batch.
+// A message the connection refuses as too large is left out, and the rest
+// sent again.
+func (p *publication) start(u *unit) error {
+	for {
+		f, bad, err := p.c.sendUnit(p.ctx, u)
+		if err == nil {
+			u.future = f
+			return nil
+		}
+		if bad < 0 || !permanent(err) {
+			return publishErr(u.ev.Messages[u.send[0]].Subject, err)
+		}
+		// The batch is abandoned (the server drops it after its timeout):
+		// send the others without the message that cannot go.
+		p.fail(u, u.send[bad], err)
+		u.send = slices.Delete(u.send, bad, bad+1)
+		if len(u.send) == 0 {
+			return nil
+		}
 	}
-	wait := min(time.Duration(attempt)*10*time.Millisecond, 100*time.Millisecond)
+}
+
+// wait waits for u's ack and fills its results, sending u again while the
+// server says another copy of it is in process.
+func (p *publication) wait(u *unit) {
+	f := u.future
+	for p.stop == nil {
+		select {
+		case ack := <-f.Ok():
+			p.acked(u, ack)
+			return
+		case err := <-f.Err():
+			switch {
+			case retryLater(err):
+				if err = p.again(u); err == nil {
+					f = u.future
+					continue
+				}
+			case atomicDisabled(err):
+				// The stream does not allow atomic batches (yet): nothing
+				// of the batch was stored; publish it in order instead.
+				u.ordered = true
+				p.publishOrdered(u)
+				return
+			case batchDuplicate(err):
+				p.duplicate(u)
+				return
+			}
+			p.failUnit(u, publishErr(u.ev.Messages[u.send[0]].Subject, err))
+			return
+		case <-p.ctx.Done():
+			p.stop = contextErr(p.ctx.Err())
+		case <-p.down:
+			p.stop = fmt.Errorf("%w: %w", ErrUnavailable, nats.ErrDisconnected)
+		}
+	}
+	// Take what has already arrived; the rest count as not acknowledged.
+	select {
+	case ack := <-f.Ok():
+		p.acked(u, ack)
+	case err := <-f.Err():
+		if batchDuplicate(err) {
+			p.duplicate(u)
+			return
+		}
+		p.failUnit(u, publishErr(u.ev.Messages[u.send[0]].Subject, err))
+	default:
+		p.failUnit(u, fmt.Errorf("publish %s: %w", u.ev.Messages[u.send[0]].Subject, p.stop))
+	}
+}
+
+// again sends u once more after a short wait that grows with its attempts. It
+// fails after maxInProcessAttempts (an error publishErr counts as
+// unavailable), or when ctx ends or the connection is lost first.
+func (p *publication) again(u *unit) error {
+	u.attempt++
+	if u.attempt >= maxInProcessAttempts {
+		return fmt.Errorf("event %s still in process after %d attempts", u.ev.ID, u.attempt)
+	}
+	wait := min(time.Duration(u.attempt)*10*time.Millisecond, 100*time.Millisecond)
 	t := time.NewTimer(wait/2 + rand.N(wait/2+1))
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-down:
-		return nil, nats.ErrDisconnected
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	case <-p.down:
+		return nats.ErrDisconnected
 	}
-	return c.publishAsync(ctx, m)
+	f, _, err := p.c.sendUnit(p.ctx, u)
+	if err != nil {
+		return err
+	}
+	u.future = f
+	return nil
 }
 
-// publishAsync sends one message without waiting for its ack. When the
-// client has too many pending publishes it waits for a slot, but not past
-// ctx's deadline.
+// acked fills u's results from the ack of its last (or only) message: a batch's
+// messages have consecutive sequences ending at the ack's.
+func (p *publication) acked(u *unit, ack *jetstream.PubAck) {
+	n := uint64(len(u.send))
+	for k, i := range u.send {
+		seq := ack.Sequence
+		if n > 1 && seq >= n {
+			seq -= n - 1 - uint64(k)
+		}
+		p.results[u.first+i] = Result{Stream: ack.Stream, Sequence: seq, Duplicate: ack.Duplicate}
+	}
+}
+
+// duplicate marks u's messages Duplicate: the server rejected the batch because
+// the event's id is in the window. It does not say where the first copy is, so
+// Stream and Sequence stay empty.
+func (p *publication) duplicate(u *unit) {
+	for _, k := range u.send {
+		p.results[u.first+k] = Result{Duplicate: true}
+	}
+}
+
+// publishOrdered publishes u's messages one at a time, each after the previous
+// one's ack, the first with the event's ID and the others with ids derived
+// from it. It stops at the first message not acknowledged: the rest are not
+// sent, so that a later message is never stored before an earlier one.
+func (p *publication) publishOrdered(u *unit) {
+	for n, k := range u.send {
+		m := u.ev.Messages[k]
+		m.MsgID = OrderedMsgID(u.ev.ID, k)
+		one := unit{ev: &Event{ID: m.MsgID, Messages: []Message{m}}, first: u.first + k, send: []int{0}}
+		if err := p.start(&one); err != nil {
+			p.failUnit(&one, err)
+			if errors.Is(err, ErrUnavailable) {
+				p.stop = err
+			}
+		} else if len(one.send) == 1 {
+			p.wait(&one)
+		}
+		if p.results[u.first+k].Err != nil {
+			for _, rest := range u.send[n+1:] {
+				p.fail(u, rest, fmt.Errorf("not sent after the message before it failed: %w", p.results[u.first+k].Err))
+			}
+			return
+		}
+	}
+}
+
+// OrderedMsgID returns the Nats-Msg-Id of message k of an event whose messages
+// are published one at a time: the event's id for the first, an id derived
+// from it for the others; "" when the event has no id.
+func OrderedMsgID(eventID string, k int) string {
+	if eventID == "" || k == 0 {
+		return eventID
+	}
+	return MsgID(eventID, strconv.Itoa(k))
+}
+
+// fail sets the result of u's message k to a failure.
+func (p *publication) fail(u *unit, k int, err error) {
+	p.results[u.first+k].Err = publishErr(u.ev.Messages[k].Subject, err)
+}
+
+// failUnit sets the results of u's messages still to send to err, which must
+// already be wrapped as publishErr does.
+func (p *publication) failUnit(u *unit, err error) {
+	for _, k := range u.send {
+		if p.results[u.first+k].Err == nil {
+			p.results[u.first+k] = Result{Err: err}
+		}
+	}
+}
+
+// Atomic batch headers (JetStream 2.12).
+const (
+	batchIDHeader     = "Nats-Batch-Id"
+	batchSeqHeader    = "Nats-Batch-Sequence"
+	batchCommitHeader = "Nats-Batch-Commit"
+)
+
+// sendUnit sends u's messages without waiting for the ack: one message as a
+// plain publish with the event's ID, several as an atomic batch under a new
+// batch id whose last message commits it and is acknowledged. When a message
+// cannot be sent, it returns its index in u.send (or -1 when the failure is not
+// about one message) and the error.
+func (c *Client) sendUnit(ctx context.Context, u *unit) (jetstream.PubAckFuture, int, error) {
+	if len(u.send) == 1 {
+		m := u.ev.Messages[u.send[0]]
+		m.MsgID = u.ev.ID
+		f, err := c.publishAsync(ctx, &m)
+		if err != nil {
+			return nil, 0, err
+		}
+		return f, -1, nil
+	}
+	batch := nuid.Next()
+	for n, k := range u.send {
+		m := &u.ev.Messages[k]
+		hdr := make(nats.Header, len(m.Header)+4)
+		maps.Copy(hdr, m.Header)
+		hdr[batchIDHeader] = []string{batch}
+		hdr[batchSeqHeader] = []string{strconv.Itoa(n + 1)}
+		if n == 0 && u.ev.ID != "" {
+			hdr[jetstream.MsgIDHeader] = []string{u.ev.ID}
+		}
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: hdr}
+		if n < len(u.send)-1 {
+			if err := c.nc.PublishMsg(msg); err != nil {
+				return nil, n, err
+			}
+			continue
+		}
+		hdr[batchCommitHeader] = []string{"1"}
+		f, err := c.asyncWithDeadline(ctx, msg)
+		if err != nil {
+			return nil, n, err
+		}
+		return f, -1, nil
+	}
+	return nil, -1, errors.New("empty batch")
+}
+
+// JetStream's answers about a message id or a batch that are not failures.
+const (
+	// errCodeInProcess is "duplicate message id is in process": a message
+	// with the same Nats-Msg-Id is being stored (on a replicated stream,
+	// replicated) and its outcome is not known yet.
+	errCodeInProcess jetstream.ErrorCode = 10158
+	// errCodeAtomicDisabled is "atomic publish is disabled" on the stream.
+	errCodeAtomicDisabled jetstream.ErrorCode = 10174
+	// errCodeBatchIncomplete is "atomic publish batch is incomplete": the
+	// server did not take a message of the batch (too many batches in flight
+	// when it began, or it timed out), so it stored none of it.
+	errCodeBatchIncomplete jetstream.ErrorCode = 10176
+	// errCodeBatchDuplicate is "atomic publish batch contains duplicate
+	// message id": the event was stored before, within the window.
+	errCodeBatchDuplicate jetstream.ErrorCode = 10201
+	// errCodeBatchesInFlight is "atomic publish too many inflight".
+	errCodeBatchesInFlight jetstream.ErrorCode = 10210
+)
+
+// maxInProcessAttempts bounds the sends of one event answered with a retry
+// later code: with again's waits, about 5 seconds.
+const maxInProcessAttempts = 50
+
+func apiErrorCode(err error) jetstream.ErrorCode {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode
+	}
+	return 0
+}
+
+// retryLater reports whether err says the event could not be taken now, for a
+// reason that resolves itself in moments, and nothing of it was stored.
+func retryLater(err error) bool {
+	switch apiErrorCode(err) {
+	case errCodeInProcess, errCodeBatchIncomplete, errCodeBatchesInFlight:
+		return true
+	}
+	return false
+}
+
+func atomicDisabled(err error) bool { return apiErrorCode(err) == errCodeAtomicDisabled }
+func batchDuplicate(err error) bool { return apiErrorCode(err) == errCodeBatchDuplicate }
+
+// publishAsync sends one message, with its MsgID as Nats-Msg-Id, without
+// waiting for its ack. When the client has too many pending publishes it waits
+// for a slot, but not past ctx's deadline.
 func (c *Client) publishAsync(ctx context.Context, m *Message) (jetstream.PubAckFuture, error) {
 	hdr := m.Header
 	if m.MsgID != "" {
@@ -209,7 +508,10 @@ func (c *Client) publishAsync(ctx context.Context, m *Message) (jetstream.PubAck
 		}
 		hdr.Set(jetstream.MsgIDHeader, m.MsgID)
 	}
-	msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: hdr}
+	return c.asyncWithDeadline(ctx, &nats.Msg{Subject: m.Subject, Data: m.Data, Header: hdr})
+}
+
+func (c *Client) asyncWithDeadline(ctx context.Context, msg *nats.Msg) (jetstream.PubAckFuture, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		wait := time.Until(deadline)
 		if wait <= 0 {
@@ -220,15 +522,45 @@ func (c *Client) publishAsync(ctx context.Context, m *Message) (jetstream.PubAck
 	return c.js.PublishMsgAsync(msg)
 }
 
+// AtomicBatches reports whether the connected server takes atomic batches
+// (NATS 2.12 or later), so that a stream may allow them and an event's actions
+// are stored all or none.
+func (c *Client) AtomicBatches() bool { return AtomicBatches(c.nc) }
+
+// AtomicBatches reports whether the server nc is connected to takes atomic
+// batches: NATS 2.12 or later.
+func AtomicBatches(nc *nats.Conn) bool {
+	return versionAtLeast(nc.ConnectedServerVersion(), 2, 12)
+}
+
+// versionAtLeast reports whether a server version such as "2.12.1" or
+// "2.14.0-RC.1" is major.minor or later.
+func versionAtLeast(v string, major, minor int) bool {
+	maj, rest, ok := strings.Cut(v, ".")
+	if !ok {
+		return false
+	}
+	mi, _, _ := strings.Cut(rest, ".")
+	a, err1 := strconv.Atoi(maj)
+	b, err2 := strconv.Atoi(mi)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return a > major || (a == major && b >= minor)
+}
+
 func ackResult(ack *jetstream.PubAck) Result {
 	return Result{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
 }
 
-// failRest sets err on every result from index from on and returns the
-// summary error.
-func failRest(results []Result, msgs []Message, from int, err error) error {
-	for i := from; i < len(results); i++ {
-		results[i].Err = fmt.Errorf("publish %s: %w", msgs[i].Subject, err)
+// failAll sets err on every result and returns the summary error.
+func failAll(results []Result, events []Event, err error) error {
+	i := 0
+	for _, ev := range events {
+		for _, m := range ev.Messages {
+			results[i].Err = fmt.Errorf("publish %s: %w", m.Subject, err)
+			i++
+		}
 	}
 	return summarize(results)
 }
@@ -286,7 +618,7 @@ func permanent(err error) bool {
 	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		return apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.ErrorCode != errCodeInProcess
+		return apiErr.Code >= 400 && apiErr.Code < 500 && !retryLater(err)
 	}
 	return false
 }

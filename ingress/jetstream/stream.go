@@ -62,6 +62,10 @@ func ActionStreamConfig(name string, duplicateWindow time.Duration, replicas int
 		Duplicates:  duplicateWindow,
 		Replicas:    replicas,
 		Storage:     storage,
+		// An event's actions are published as one atomic batch (NATS 2.12
+		// and later); a server that predates it ignores the field, and
+		// the operator leaves it out for one (Client.AtomicBatches).
+		AllowAtomicPublish: true,
 	})
 }
 
@@ -137,7 +141,7 @@ func RequireStorage() EnsureOption { return func(o *ensureOptions) { o.requireSt
 // EnsureStream creates the stream cfg describes, or updates it so that the
 // fields we own (those [ActionStreamConfig] and [LogStreamConfig] set:
 // description, subjects, retention, discard, limits, age, duplicate window,
-// direct access) match cfg, and says which it did. Fields we do not own, such
+// direct access, atomic publish) match cfg, and says which it did. Fields we do not own, such
 // as metadata or sources set by someone else, are kept.
 //
 // EnsureStream never downgrades a stream it finds: cfg.Replicas is a minimum
@@ -225,6 +229,7 @@ func diffOwned(want, have jetstream.StreamConfig) []string {
 	check("placement", want.Placement == nil || samePlacement(want.Placement, have.Placement))
 	check("storage", want.Storage == have.Storage)
 	check("allowDirect", want.AllowDirect == have.AllowDirect)
+	check("allowAtomicPublish", !want.AllowAtomicPublish || have.AllowAtomicPublish)
 	return diff
 }
 
@@ -250,6 +255,8 @@ func mergeOwned(have, want jetstream.StreamConfig) jetstream.StreamConfig {
 	}
 	out.Storage = want.Storage
 	out.AllowDirect = want.AllowDirect
+	// Never turned off: a publisher may rely on it.
+	out.AllowAtomicPublish = want.AllowAtomicPublish || have.AllowAtomicPublish
 	return out
 }
 

@@ -13,20 +13,21 @@ import (
 func TestActionStreamConfig(t *testing.T) {
 	base := func(window, maxAge time.Duration, replicas int, storage jetstream.StorageType) jetstream.StreamConfig {
 		return jetstream.StreamConfig{
-			Name:              "ACTIONS",
-			Description:       "inlet actions",
-			Subjects:          []string{"inlet.actions.>"},
-			Retention:         jetstream.LimitsPolicy,
-			Discard:           jetstream.DiscardOld,
-			MaxAge:            maxAge,
-			Duplicates:        window,
-			MaxMsgs:           -1,
-			MaxBytes:          -1,
-			MaxMsgsPerSubject: -1,
-			MaxMsgSize:        -1,
-			Replicas:          replicas,
-			Storage:           storage,
-			AllowDirect:       true,
+			Name:               "ACTIONS",
+			Description:        "inlet actions",
+			Subjects:           []string{"inlet.actions.>"},
+			Retention:          jetstream.LimitsPolicy,
+			Discard:            jetstream.DiscardOld,
+			MaxAge:             maxAge,
+			Duplicates:         window,
+			MaxMsgs:            -1,
+			MaxBytes:           -1,
+			MaxMsgsPerSubject:  -1,
+			MaxMsgSize:         -1,
+			Replicas:           replicas,
+			Storage:            storage,
+			AllowDirect:        true,
+			AllowAtomicPublish: true,
 		}
 	}
 	tests := map[string]struct {

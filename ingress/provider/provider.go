@@ -12,8 +12,9 @@
 // ([events.ID], [events.Key]), reading them from a body field or a header (fields.go),
 // and the header token of the sources that sign nothing (headerauth.go).
 //
-// The data path looks its provider up once per configuration snapshot ([Compile]); each
-// request then goes through the compiled verifier and [Describer] without a lookup.
+// The data path looks a SourceEnvironment's provider up once per configuration
+// snapshot ([Compile]); each request then goes through the compiled verifier and
+// [Describer], without a lookup and without allocating for the provider.
 //
 // # Adding a provider
 //
@@ -21,7 +22,8 @@
 // posthog.go for one that signs nothing) that registers a provider in init, plus:
 //
 //   - its name in the SourceType enum of api/v1alpha1/source_types.go (the CRD's
-//     schema), which TestRegistryMatchesAPI checks;
+//     schema) and, for a sender that signs, in the headerAuth rule there, which
+//     TestRegistryMatchesAPI checks;
 //   - at least one sample payload, config/samples/events/<type>/<event type>.json,
 //     which TestSamples signs, verifies and describes;
 //   - its page, docs/sources/<type>.md, and its row in docs/sources/README.md.

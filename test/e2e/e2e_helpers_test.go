@@ -34,7 +34,6 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	sampleevents "inlet.dev/inlet/config/samples/events"
 	"inlet.dev/inlet/controllers"
-	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
 	inletjs "inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/provider"

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -17,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -39,16 +40,21 @@ type EventMappingReconciler struct {
 	// defaults tells the NATS URL of SourceEnvironments that name none.
 	defaults *natsDefaults
 	nats     jetStreamRunner
+	// compiled remembers which mapping generations compile.
 	compiled *mappingCache
-	reports  *reportCache
+	// counters keeps the last counters read per SourceEnvironment, so that its
+	// mappings read the bucket once per resync between them.
+	counters *stats.Cache
 }
 
 // Reconcile compiles one EventMapping and reports Ready: False with reason
 // InvalidExpression (the message names the field and the line and column) when an
 // expression does not compile, False with SourceEnvironmentNotFound when its
-// SourceEnvironment does not exist, True otherwise. A live mapping's eventsMatched and
-// lastMatchTime come from the ingress counters in NATS and are refreshed every resync
-// interval. Status is patched once, when it changed; an Event marks each change of
+// SourceEnvironment does not exist, False with SourceEnvironmentNotReady while that
+// SourceEnvironment is not Ready (its ingress does not serve the mapping), True
+// otherwise; a change of the SourceEnvironment's Ready condition reconciles its
+// mappings at once. A mapping's eventsMatched and lastMatchTime come from the ingress
+// counters in NATS and are refreshed every resync interval. Status is patched once, when it changed; an Event marks each change of
 // Ready. An optimistic-lock conflict is not an error: the mapping is read again
 // shortly.
 func (r *EventMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, reterr error) {
@@ -73,22 +79,24 @@ func (r *EventMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 	se := &v1alpha1.SourceEnvironment{}
 	err := r.client.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: m.Spec.SourceEnvironmentRef.Name}, se)
-	seFound := err == nil
-	if err != nil && !apierrors.IsNotFound(err) {
+	switch {
+	case apierrors.IsNotFound(err):
+		se = nil
+	case err != nil:
 		return ctrl.Result{}, fmt.Errorf("get sourceenvironment %s: %w", m.Spec.SourceEnvironmentRef.Name, err)
 	}
 
-	if seFound && compileErr == nil {
+	if se != nil && compileErr == nil {
 		r.refreshMatches(ctx, m, se)
 		res.RequeueAfter = r.opts.resync()
 	}
-	setMappingReadyCondition(&m.Status, m.Generation, r.clock.Now(), compileErr, seFound, m.Spec.SourceEnvironmentRef.Name)
-	eventOnTransition(r.recorder, m, before.Status.Conditions, m.Status.Conditions, v1alpha1.ConditionReady, announceChanges)
+	setMappingReadyCondition(&m.Status, m.Generation, r.clock.Now(), compileErr, se, m.Spec.SourceEnvironmentRef.Name)
+	eventOnTransition(r.recorder, m, before.Status.Conditions, m.Status.Conditions, v1alpha1.ConditionReady, mappingReadyEventReason)
 	return res, nil
 }
 
 // refreshMatches reads how many events the mapping matched from its
-// SourceEnvironment's counters, as last read by any reconciler within the resync
+// SourceEnvironment's counters, as last read for any of its mappings within the resync
 // interval. The counters carry no time per mapping, so
 // when the count grew lastMatchTime is the environment's last event time, the latest
 // the match can have happened. NATS failures leave the status as it was; the
@@ -96,7 +104,7 @@ func (r *EventMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request
 func (r *EventMappingReconciler) refreshMatches(ctx context.Context, m *v1alpha1.EventMapping, se *v1alpha1.SourceEnvironment) {
 	now := r.clock.Now()
 	key := types.NamespacedName{Namespace: se.Namespace, Name: se.Name}
-	if report, ok := r.reports.get(key, now, r.opts.ResyncInterval); ok {
+	if report, ok := r.counters.Get(key, now); ok {
 		applyMatches(&m.Status, report.Matched[m.Name], report.LastEventTime, now)
 		return
 	}
@@ -116,21 +124,15 @@ func (r *EventMappingReconciler) refreshMatches(ctx context.Context, m *v1alpha1
 	}
 	var report stats.Report
 	err = r.nats.WithJetStream(ctx, target, func(ctx context.Context, js jetstream.JetStream) error {
-		kv, err := js.KeyValue(ctx, stats.Bucket)
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			return nil // no ingress has reported yet
-		}
-		if err != nil {
-			return err
-		}
-		report, err = stats.Sum(ctx, kv, se.Namespace, se.Name)
+		var err error
+		report, err = stats.Read(ctx, js, se.Namespace, se.Name)
 		return err
 	})
 	if err != nil {
 		logf.FromContext(ctx).V(1).Info("cannot read counters", "error", err.Error())
 		return
 	}
-	r.reports.put(key, report, now)
+	r.counters.Put(key, report, now)
 	applyMatches(&m.Status, report.Matched[m.Name], report.LastEventTime, now)
 }
 
@@ -147,17 +149,28 @@ func applyMatches(st *v1alpha1.EventMappingStatus, matched int64, lastEvent, now
 	st.EventsMatched = matched
 }
 
-// setMappingReadyCondition reports whether the mapping compiles and has a
-// SourceEnvironment to run in. A compile error comes first: it is the mapping's own.
-func setMappingReadyCondition(st *v1alpha1.EventMappingStatus, gen int64, now time.Time, compileErr error, seFound bool, seName string) {
+// setMappingReadyCondition reports whether the mapping compiles and is served: its
+// SourceEnvironment se (nil when it does not exist) is Ready. A compile error comes
+// first: it is the mapping's own.
+func setMappingReadyCondition(st *v1alpha1.EventMappingStatus, gen int64, now time.Time, compileErr error, se *v1alpha1.SourceEnvironment, seName string) {
 	set := func(status metav1.ConditionStatus, reason, msg string) {
 		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionReady, status, reason, msg)
+	}
+	var seReady *metav1.Condition
+	if se != nil {
+		seReady = meta.FindStatusCondition(se.Status.Conditions, v1alpha1.ConditionReady)
 	}
 	switch {
 	case compileErr != nil:
 		set(metav1.ConditionFalse, v1alpha1.ReasonInvalidExpression, compileErr.Error())
-	case !seFound:
+	case se == nil:
 		set(metav1.ConditionFalse, v1alpha1.ReasonSourceEnvironmentNotFound, fmt.Sprintf("SourceEnvironment %q does not exist", seName))
+	case seReady == nil:
+		set(metav1.ConditionFalse, v1alpha1.ReasonSourceEnvironmentNotReady,
+			fmt.Sprintf("compiled; not served until SourceEnvironment %q is Ready, which it has not reported yet", seName))
+	case seReady.Status != metav1.ConditionTrue:
+		set(metav1.ConditionFalse, v1alpha1.ReasonSourceEnvironmentNotReady,
+			fmt.Sprintf("compiled; not served until SourceEnvironment %q is Ready (it is not: %s: %s)", seName, seReady.Reason, seReady.Message))
 	default:
 		set(metav1.ConditionTrue, v1alpha1.ReasonReady, fmt.Sprintf("compiled; live in SourceEnvironment %q", seName))
 	}
@@ -176,17 +189,56 @@ func (r *EventMappingReconciler) patchStatus(ctx context.Context, before, m *v1a
 	return nil
 }
 
+// mappingReadyEventReason is the Event policy of an EventMapping's Ready condition: that
+// of announceChanges, except that a mapping waiting for its SourceEnvironment is not
+// announced: the SourceEnvironment's own Events say what is wrong with it.
+func mappingReadyEventReason(before, after *metav1.Condition) string {
+	if after.Reason == v1alpha1.ReasonSourceEnvironmentNotReady {
+		return ""
+	}
+	return announceChanges(before, after)
+}
+
 func (r *EventMappingReconciler) setupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.EventMapping{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SourceEnvironment{}, handler.EnqueueRequestsFromMapFunc(r.forSourceEnvironment),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, readyChanged()))).
 		Named("eventmapping").
 		Complete(r)
 }
 
+// readyChanged passes the updates that change an object's Ready condition, so that
+// mappings follow their SourceEnvironment's readiness at once rather than at the next
+// resync.
+func readyChanged() predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !equality.Semantic.DeepEqual(readyOf(e.ObjectOld), readyOf(e.ObjectNew))
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// readyOf returns what a SourceEnvironment's Ready condition says: status, reason and
+// message; nil for another object or none.
+func readyOf(o client.Object) *[3]string {
+	se, ok := o.(*v1alpha1.SourceEnvironment)
+	if !ok {
+		return nil
+	}
+	c := meta.FindStatusCondition(se.Status.Conditions, v1alpha1.ConditionReady)
+	if c == nil {
+		return nil
+	}
+	return &[3]string{string(c.Status), c.Reason, c.Message}
+}
+
 // forSourceEnvironment maps a SourceEnvironment to its EventMappings, so that a mapping
-// waiting for its environment becomes Ready when the environment appears.
+// waiting for its environment becomes Ready when the environment appears and is
+// Ready, and follows it when its readiness changes.
 func (r *EventMappingReconciler) forSourceEnvironment(ctx context.Context, o client.Object) []reconcile.Request {
 	var list v1alpha1.EventMappingList
 	if err := r.client.List(ctx, &list, client.InNamespace(o.GetNamespace()),

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"inlet.dev/inlet/api/v1alpha1"
@@ -14,6 +16,7 @@ import (
 func TestInvalidExpressionIsReportedWithItsPosition(t *testing.T) {
 	h := start(t, Options{})
 	h.applySamples("stripe.yaml")
+	h.markAvailable(ingressName("stripe-production"))
 	h.create(&v1alpha1.EventMapping{
 		ObjectMeta: metav1.ObjectMeta{Name: "broken"},
 		Spec: v1alpha1.EventMappingSpec{
@@ -96,6 +99,7 @@ func TestMappingWaitsForItsSourceEnvironment(t *testing.T) {
 		return hasCondition(m.Status.Conditions, m.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSourceEnvironmentNotFound)
 	})
 	h.applySamples("stripe.yaml")
+	h.markAvailable(ingressName("stripe-production"))
 	eventually(t, "Ready once the SourceEnvironment exists", func() error {
 		m, err := h.eventMapping("early")
 		if err != nil {
@@ -103,6 +107,47 @@ func TestMappingWaitsForItsSourceEnvironment(t *testing.T) {
 		}
 		return hasCondition(m.Status.Conditions, m.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
 	})
+}
+
+// TestMappingFollowsItsSourceEnvironment breaks and repairs a SourceEnvironment: its
+// mappings are Ready only while it is, and follow each change at once, not at the next
+// resync (an hour away here).
+func TestMappingFollowsItsSourceEnvironment(t *testing.T) {
+	h := start(t, Options{InProcessIngress: true, ResyncInterval: time.Hour})
+	h.applySamples("stripe.yaml")
+	mappingReady := func(what string, status metav1.ConditionStatus, reason, inMessage string) {
+		t.Helper()
+		eventually(t, what, func() error {
+			m, err := h.eventMapping("stripe-winback")
+			if err != nil {
+				return err
+			}
+			if err := hasCondition(m.Status.Conditions, m.Generation, v1alpha1.ConditionReady, status, reason); err != nil {
+				return err
+			}
+			if msg := meta.FindStatusCondition(m.Status.Conditions, v1alpha1.ConditionReady).Message; !strings.Contains(msg, inMessage) {
+				return fmt.Errorf("message %q does not say %q", msg, inMessage)
+			}
+			return nil
+		})
+	}
+	h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
+	mappingReady("mapping Ready with its environment", metav1.ConditionTrue, v1alpha1.ReasonReady, "live")
+
+	// The signing Secret is deleted: the ingress stops serving the environment, and the
+	// mapping is no longer live.
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "stripe-webhook", Namespace: h.ns}}
+	if err := h.c.Delete(h.ctx(), secret); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSecretNotFound)
+	mappingReady("mapping not Ready with its environment broken", metav1.ConditionFalse, v1alpha1.ReasonSourceEnvironmentNotReady, v1alpha1.ReasonSecretNotFound)
+
+	// The Secret is back: so is the mapping.
+	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "stripe-webhook"}, StringData: map[string]string{"secret": "whsec_test_secret"}})
+	h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
+	mappingReady("mapping Ready again", metav1.ConditionTrue, v1alpha1.ReasonReady, "live")
+	h.waitForEvent("stripe-winback", corev1.EventTypeNormal, v1alpha1.ReasonReady)
 }
 
 func TestInvalidSourceIsReported(t *testing.T) {

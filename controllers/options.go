@@ -21,6 +21,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/stats"
 )
 
 // Defaults of Options.
@@ -146,7 +147,6 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	})); err != nil {
 		return fmt.Errorf("add nats pool closer: %w", err)
 	}
-	compiled, reports := newMappingCache(), newReportCache()
 	defaults := &natsDefaults{reader: mgr.GetClient(), configMap: opts.ConfigMap, fallback: opts.NATSURL}
 	if defaults.enabled() {
 		// Say which NATS URL is in use as soon as the cache has the ConfigMap (or knows
@@ -181,8 +181,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		opts:     opts,
 		defaults: defaults,
 		nats:     pool,
-		compiled: compiled,
-		reports:  reports,
+		compiled: newMappingCache(),
 	}).setupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up SourceEnvironment controller: %w", err)
 	}
@@ -194,8 +193,8 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		opts:     opts,
 		defaults: defaults,
 		nats:     pool,
-		compiled: compiled,
-		reports:  reports,
+		compiled: newMappingCache(),
+		counters: &stats.Cache{MaxAge: opts.ResyncInterval},
 	}).setupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up EventMapping controller: %w", err)
 	}

@@ -57,8 +57,9 @@ type SourceEnvironmentReconciler struct {
 	// defaults tells the NATS URL of SourceEnvironments that name none.
 	defaults *natsDefaults
 	nats     jetStreamRunner
+	// compiled remembers which EventMapping generations compile, to count the live
+	// mappings on every resync without compiling them again.
 	compiled *mappingCache
-	reports  *reportCache
 	// streamsSeen remembers the streams ensured, to tell a re-created one.
 	streamsSeen streamMemory
 }
@@ -139,7 +140,6 @@ func (r *SourceEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	se := &v1alpha1.SourceEnvironment{}
 	if err := r.client.Get(ctx, req.NamespacedName, se); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.reports.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get sourceenvironment %s: %w", req.NamespacedName, err)
@@ -214,7 +214,6 @@ func (r *SourceEnvironmentReconciler) patchStatus(ctx context.Context, s *source
 // the same name starts from zero all the same.
 func (r *SourceEnvironmentReconciler) reconcileDelete(ctx context.Context, se *v1alpha1.SourceEnvironment) (ctrl.Result, error) {
 	key := types.NamespacedName{Namespace: se.Namespace, Name: se.Name}
-	r.reports.forget(key)
 	if !controllerutil.ContainsFinalizer(se, SourceEnvironmentFinalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -241,14 +240,7 @@ func (r *SourceEnvironmentReconciler) deleteStats(ctx context.Context, se *v1alp
 		return err
 	}
 	return r.nats.WithJetStream(ctx, target, func(ctx context.Context, js jetstream.JetStream) error {
-		kv, err := js.KeyValue(ctx, stats.Bucket)
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("open bucket %s: %w", stats.Bucket, err)
-		}
-		return stats.Delete(ctx, kv, se.Namespace, se.Name)
+		return stats.Remove(ctx, js, se.Namespace, se.Name)
 	})
 }
 

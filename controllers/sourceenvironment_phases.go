@@ -3,8 +3,6 @@ package controllers
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,9 +31,6 @@ import (
 	inletjs "inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/stats"
 )
-
-// endpointTokenBytes is the endpoint token's entropy: 256 bits.
-const endpointTokenBytes = 32
 
 // reconcileSource reads the referenced Source; a missing one is reported by
 // reconcileConfig, and the Source watch brings the environment back when it appears.
@@ -89,10 +84,7 @@ func (r *SourceEnvironmentReconciler) reconcileEndpointToken(ctx context.Context
 	case !apierrors.IsNotFound(err):
 		return ctrl.Result{}, fmt.Errorf("get endpoint token secret %s: %w", name, err)
 	}
-	token, err := newEndpointToken()
-	if err != nil {
-		return ctrl.Result{}, err
-	}
+	token := config.NewEndpointToken()
 	sec = &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.se.Namespace, Labels: ingressLabels(s.se.Name)},
 		Type:       corev1.SecretTypeOpaque,
@@ -112,15 +104,6 @@ func (r *SourceEnvironmentReconciler) reconcileEndpointToken(ctx context.Context
 	r.recorder.Eventf(s.se, sec, corev1.EventTypeNormal, v1alpha1.EventEndpointTokenCreated, "CreateSecret",
 		"generated the endpoint token into Secret %s (key %s); delete the Secret to rotate it", name, config.EndpointTokenKey)
 	return ctrl.Result{}, nil
-}
-
-// newEndpointToken returns endpointTokenBytes random bytes, base64url without padding.
-func newEndpointToken() (string, error) {
-	b := make([]byte, endpointTokenBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generate endpoint token: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // reconcileConfig compiles this environment alone with config.Build, exactly as the
@@ -612,11 +595,8 @@ func (r *SourceEnvironmentReconciler) reconcileStats(ctx context.Context, s *sou
 	var keys keysHeld
 	now := r.clock.Now()
 	err := r.nats.WithJetStream(ctx, s.nats, func(ctx context.Context, js jetstream.JetStream) error {
-		kv, err := stats.EnsureBucket(ctx, js)
-		if err != nil {
-			return err
-		}
-		if report, err = stats.Sum(ctx, kv, s.se.Namespace, s.se.Name); err != nil {
+		var err error
+		if report, err = stats.Read(ctx, js, s.se.Namespace, s.se.Name); err != nil {
 			return err
 		}
 		if !s.se.Spec.IdempotencyEnabled() {
@@ -631,7 +611,6 @@ func (r *SourceEnvironmentReconciler) reconcileStats(ctx context.Context, s *sou
 	}
 	s.report = &report
 	s.keys = &keys
-	r.reports.put(types.NamespacedName{Namespace: s.se.Namespace, Name: s.se.Name}, report, now)
 	return ctrl.Result{}, nil
 }
 

@@ -316,6 +316,10 @@ func TestApplyMatches(t *testing.T) {
 
 func TestMappingAndSourceReadyConditions(t *testing.T) {
 	compileErr := &celext.CompileError{Field: "spec.when", Line: 1, Column: 5, Message: "undeclared reference to 'bdy'"}
+	environment := func(conds ...metav1.Condition) *v1alpha1.SourceEnvironment {
+		return &v1alpha1.SourceEnvironment{Status: v1alpha1.SourceEnvironmentStatus{Conditions: conds}}
+	}
+	ready := environment(metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonReady})
 	tests := map[string]struct {
 		set        func(*[]metav1.Condition)
 		wantStatus metav1.ConditionStatus
@@ -325,15 +329,33 @@ func TestMappingAndSourceReadyConditions(t *testing.T) {
 		"mapping compiles": {
 			set: func(c *[]metav1.Condition) {
 				st := &v1alpha1.EventMappingStatus{}
-				setMappingReadyCondition(st, 1, t0, nil, true, "se")
+				setMappingReadyCondition(st, 1, t0, nil, ready, "se")
 				*c = st.Conditions
 			},
 			wantStatus: metav1.ConditionTrue, wantReason: v1alpha1.ReasonReady,
 		},
+		"mapping of an environment not ready": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.EventMappingStatus{}
+				broken := environment(metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
+					Reason: v1alpha1.ReasonSecretNotFound, Message: `Secret "stripe-webhook" not found`})
+				setMappingReadyCondition(st, 1, t0, nil, broken, "se")
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonSourceEnvironmentNotReady, wantIn: `SecretNotFound: Secret "stripe-webhook" not found`,
+		},
+		"mapping of an environment not yet reconciled": {
+			set: func(c *[]metav1.Condition) {
+				st := &v1alpha1.EventMappingStatus{}
+				setMappingReadyCondition(st, 1, t0, nil, environment(), "se")
+				*c = st.Conditions
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonSourceEnvironmentNotReady, wantIn: `"se"`,
+		},
 		"mapping does not compile": {
 			set: func(c *[]metav1.Condition) {
 				st := &v1alpha1.EventMappingStatus{}
-				setMappingReadyCondition(st, 1, t0, compileErr, false, "se")
+				setMappingReadyCondition(st, 1, t0, compileErr, nil, "se")
 				*c = st.Conditions
 			},
 			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonInvalidExpression, wantIn: "spec.when: line 1, column 5",
@@ -341,7 +363,7 @@ func TestMappingAndSourceReadyConditions(t *testing.T) {
 		"mapping without environment": {
 			set: func(c *[]metav1.Condition) {
 				st := &v1alpha1.EventMappingStatus{}
-				setMappingReadyCondition(st, 1, t0, nil, false, "se")
+				setMappingReadyCondition(st, 1, t0, nil, nil, "se")
 				*c = st.Conditions
 			},
 			wantStatus: metav1.ConditionFalse, wantReason: v1alpha1.ReasonSourceEnvironmentNotFound, wantIn: `"se"`,

@@ -119,7 +119,7 @@ func (s *Server) publishedSideEffects(o *Outcome, result string) {
 	for e := range o.Events {
 		ev := &o.Events[e]
 		for _, m := range ev.Matched {
-			s.stats.matched(env.Key, m)
+			s.stats.Matched(env.Key, m)
 		}
 		for a := range ev.Actions {
 			rec := &ev.Actions[a]
@@ -141,7 +141,7 @@ func (s *Server) publishedSideEffects(o *Outcome, result string) {
 			"sourceEnvironment", env.Key, "actions", len(o.Messages))
 	}
 	if !o.retry {
-		s.stats.record(env.Key, o.Received, len(o.Events), o.actions-o.duplicates)
+		s.stats.Record(env.Key, o.Received, len(o.Events), o.actions-o.duplicates)
 	}
 	s.logs.accepted(o, result, *s.opts.LogPayloads)
 }

@@ -2,7 +2,6 @@ package ingress
 
 import (
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,63 +74,4 @@ var unknownEndpoint = types.NamespacedName{}
 func (m *metrics) observeRequest(key types.NamespacedName, result string, code int, d time.Duration) {
 	m.events.WithLabelValues(key.Namespace, key.Name, result, strconv.Itoa(code)).Inc()
 	m.requestDuration.WithLabelValues(result).Observe(d.Seconds())
-}
-
-// Stats is what one SourceEnvironment received and published since the server started.
-type Stats struct {
-	EventsReceived   int64
-	ActionsPublished int64
-	LastEventTime    time.Time
-	// Matched counts the events each mapping's when accepted, by mapping name.
-	Matched map[string]int64
-}
-
-// statsBook keeps Stats per SourceEnvironment, in memory, for status reporting: the
-// API server is not written per event.
-type statsBook struct {
-	mu    sync.Mutex
-	stats map[string]*Stats
-}
-
-func newStatsBook() *statsBook { return &statsBook{stats: map[string]*Stats{}} }
-
-func (b *statsBook) entry(key types.NamespacedName) *Stats {
-	s := b.stats[key.String()]
-	if s == nil {
-		s = &Stats{Matched: map[string]int64{}}
-		b.stats[key.String()] = s
-	}
-	return s
-}
-
-func (b *statsBook) record(key types.NamespacedName, at time.Time, events, published int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.entry(key)
-	s.EventsReceived += int64(events)
-	s.ActionsPublished += int64(published)
-	if at.After(s.LastEventTime) {
-		s.LastEventTime = at
-	}
-}
-
-func (b *statsBook) matched(key types.NamespacedName, mapping string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.entry(key).Matched[mapping]++
-}
-
-func (b *statsBook) all() map[string]Stats {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make(map[string]Stats, len(b.stats))
-	for k, s := range b.stats {
-		c := *s
-		c.Matched = make(map[string]int64, len(s.Matched))
-		for m, n := range s.Matched {
-			c.Matched[m] = n
-		}
-		out[k] = c
-	}
-	return out
 }

@@ -40,6 +40,7 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/ratelimit"
+	"inlet.dev/inlet/ingress/stats"
 )
 
 // Publisher stores messages durably; *jetstream.Client is the real one.
@@ -96,7 +97,7 @@ type Server struct {
 	log      logr.Logger
 	snapshot atomic.Pointer[config.Snapshot]
 	metrics  *metrics
-	stats    *statsBook
+	stats    *stats.Book
 	logs     *logWriter
 	mux      *http.ServeMux
 	gatherer prometheus.Gatherer
@@ -143,7 +144,7 @@ func NewServer(opts Options) *Server {
 		opts:     opts,
 		log:      opts.Logger,
 		metrics:  newMetrics(reg),
-		stats:    newStatsBook(),
+		stats:    stats.NewBook(opts.Now()),
 		gatherer: gatherer,
 	}
 	s.logs = newLogWriter(opts.Publisher, s.log, s.metrics, opts.RefusedLogLimit, opts.Now())
@@ -194,9 +195,9 @@ func (s *Server) MetricsHandler() http.Handler {
 	return mux
 }
 
-// Stats returns what each SourceEnvironment received and published since the server
-// started, for status reporting.
-func (s *Server) Stats() map[string]Stats { return s.stats.all() }
+// Stats returns the book of what each SourceEnvironment received and published since
+// the server started, for a stats.Reporter to put into the bucket.
+func (s *Server) Stats() *stats.Book { return s.stats }
 
 // Ready reports whether the server should receive events: once its configuration is
 // loaded and it has reached NATS since it started. Losing NATS later does not make it

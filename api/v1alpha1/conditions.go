@@ -38,6 +38,9 @@ const (
 	ReasonSourceNotFound = "SourceNotFound"
 	// ReasonSourceEnvironmentNotFound says the referenced SourceEnvironment does not exist.
 	ReasonSourceEnvironmentNotFound = "SourceEnvironmentNotFound"
+	// ReasonSourceEnvironmentNotReady says an EventMapping compiles but is not served:
+	// its SourceEnvironment is not Ready; the message gives that condition's reason.
+	ReasonSourceEnvironmentNotReady = "SourceEnvironmentNotReady"
 	// ReasonSecretNotFound says a referenced Secret, or a key in it, does not exist.
 	ReasonSecretNotFound = "SecretNotFound"
 	// ReasonNATSUnavailable says NATS JetStream cannot be reached; the message names the

@@ -3,19 +3,16 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
@@ -25,9 +22,11 @@ import (
 	"inlet.dev/inlet/config/crd"
 	"inlet.dev/inlet/controllers"
 	"inlet.dev/inlet/ingress/config"
-	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/live"
+	"inlet.dev/inlet/ingress/local"
 	"inlet.dev/inlet/ingress/watch"
 	"inlet.dev/inlet/internal/localcluster"
+	"inlet.dev/inlet/internal/scheme"
 )
 
 // clusterStatsInterval is how often the in-process operator refreshes status counters.
@@ -95,22 +94,17 @@ func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer stopControlPlane()
-	srv, err := o.startNATS()
+	nc, natsURL, stopNATS, err := startEmbeddedNATS(ctx, o.natsListen, o.data, "inlet-cluster", "inlet-cluster ingress")
 	if err != nil {
 		return err
 	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	nc, err := jetstream.Connect(ctx, "", jetstream.WithName("inlet-cluster ingress"), jetstream.WithInProcessServer(srv))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer stopNATS()
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (is inlet dev or another inlet cluster running? --listen picks another address): %w", o.listen, err)
 	}
 	mgr, err := newInProcessOperator(cfg, controllers.Options{
-		NATSURL:         srv.ClientURL(),
+		NATSURL:         natsURL,
 		EndpointBaseURL: o.baseURL(ln),
 		ResyncInterval:  clusterStatsInterval,
 	})
@@ -118,28 +112,39 @@ func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 		_ = ln.Close()
 		return err
 	}
-	li := newLiveIngress(nc, "local", log.WithName("ingress"))
-	li.afterApply = o.saveEndpointTokens(log)
-	if li.metrics, err = listenMetrics(o.metricsListen); err != nil {
+	metrics, err := listenMetrics(o.metricsListen)
+	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	return o.serve(ctx, out, cfg, mgr.Start, li, ln, srv.ClientURL(), start)
+	ingressLog := log.WithName("ingress")
+	li := live.New(live.Options{NATS: nc, Instance: "local", Metrics: metrics, Drain: 5 * time.Second,
+		AfterApply: o.saveEndpointTokens(log), Logger: ingressLog})
+	w, err := watch.New(cfg, watch.Options{Logger: ingressLog.WithName("watch")}, li.Apply)
+	if err != nil {
+		_ = ln.Close()
+		if metrics != nil {
+			_ = metrics.Close()
+		}
+		return err
+	}
+	ingress := func(ctx context.Context) error { return li.Run(ctx, w.Run, ln) }
+	return o.serve(ctx, out, cfg, mgr.Start, ingress, ln.Addr().String(), natsURL, start)
 }
 
-// serve runs the operator and the ingress until ctx is done or one of them fails, and
-// applies the samples once both are started.
-func (o *clusterOptions) serve(ctx context.Context, out io.Writer, cfg *rest.Config, operator func(context.Context) error,
-	li *liveIngress, ln net.Listener, natsURL string, start time.Time) error {
+// serve runs the operator and the ingress (listening on addr) until ctx is done or
+// one of them fails, and applies the samples once both are started.
+func (o *clusterOptions) serve(ctx context.Context, out io.Writer, cfg *rest.Config, operator, ingress func(context.Context) error,
+	addr, natsURL string, start time.Time) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- wrapErr("operator", operator(runCtx)) }()
-	go func() { errc <- wrapErr("ingress", li.run(runCtx, cfg, watch.Options{}, ln, 0, 5*time.Second)) }()
+	go func() { errc <- wrapErr("ingress", ingress(runCtx)) }()
 	if err := o.applySamples(ctx, cfg, out); err != nil {
 		fmt.Fprintln(out, err)
 	}
-	o.printTry(out, ln.Addr().String(), natsURL, time.Since(start))
+	o.printTry(out, addr, natsURL, time.Since(start))
 	var err error
 	pending := cap(errc)
 	select {
@@ -210,28 +215,6 @@ func (o *clusterOptions) installCRDs(ctx context.Context, cfg *rest.Config, out 
 	return nil
 }
 
-// startNATS starts the embedded NATS server with JetStream, stored under --data.
-func (o *clusterOptions) startNATS() (*natsserver.Server, error) {
-	host, portText, err := net.SplitHostPort(o.natsListen)
-	if err != nil {
-		return nil, fmt.Errorf("--nats-listen: %w", err)
-	}
-	port, err := strconv.Atoi(portText)
-	if err != nil {
-		return nil, fmt.Errorf("--nats-listen: %w", err)
-	}
-	if err := os.MkdirAll(o.data, 0o700); err != nil {
-		return nil, err
-	}
-	srv, err := jetstream.RunEmbedded(jetstream.EmbeddedOptions{
-		Host: host, Port: port, StoreDir: filepath.Join(o.data, "nats"), NoLog: true, ServerName: "inlet-cluster",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start embedded NATS on %s (is inlet dev running? --nats-listen picks another address): %w", o.natsListen, err)
-	}
-	return srv, nil
-}
-
 // baseURL is the endpoint base URL the operator reports: --endpoint-base-url, or the
 // ingress's own address.
 func (o *clusterOptions) baseURL(ln net.Listener) string {
@@ -252,7 +235,7 @@ func (o *clusterOptions) applySamples(ctx context.Context, cfg *rest.Config, out
 	if len(paths) == 0 {
 		return nil
 	}
-	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return err
 	}
@@ -264,16 +247,9 @@ func (o *clusterOptions) applySamples(ctx context.Context, cfg *rest.Config, out
 // SourceEnvironments to <data>/endpoint-tokens.json (0600), the file `inlet send
 // --data-dir` reads, so that sending to a token endpoint works as with inlet dev.
 func (o *clusterOptions) saveEndpointTokens(log logr.Logger) func(*config.Snapshot) {
-	file := filepath.Join(o.data, "endpoint-tokens.json")
+	file := filepath.Join(o.data, local.TokensFile)
 	return func(snap *config.Snapshot) {
-		tokens := map[string]string{}
-		for _, e := range snap.Environments() {
-			if e.UsesEndpointToken {
-				tokens[e.Key.String()] = e.EndpointToken
-			}
-		}
-		data, _ := json.MarshalIndent(tokens, "", "  ")
-		if err := os.WriteFile(file, data, 0o600); err != nil {
+		if err := local.WriteTokens(file, local.SnapshotTokens(snap)); err != nil {
 			log.Error(err, "save endpoint tokens", "file", file)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/jetstream"
-	"inlet.dev/inlet/internal/testenv"
+	"inlet.dev/inlet/internal/scheme"
 )
 
 // controlPlaneDir returns the etcd and kube-apiserver folder, skipping the test when
@@ -74,7 +74,7 @@ func TestClusterMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,27 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	authnv1 "k8s.io/api/authentication/v1"
-	authzv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
-	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -31,6 +19,8 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/controllers"
+	"inlet.dev/inlet/internal/metricsauth"
+	"inlet.dev/inlet/internal/scheme"
 )
 
 // leaderElectionID is the Lease the operator's replicas compete for.
@@ -182,10 +172,10 @@ func (o *operatorOptions) managerOptions() ctrl.Options {
 		TLSOpts:       tlsOpts,
 	}
 	if o.secureMetrics {
-		metrics.FilterProvider = authorizeMetrics
+		metrics.FilterProvider = metricsauth.Filter
 	}
 	return ctrl.Options{
-		Scheme:                        newScheme(),
+		Scheme:                        scheme.New(),
 		Metrics:                       metrics,
 		HealthProbeBindAddress:        o.probeAddr,
 		LeaderElection:                o.leaderElect,
@@ -201,24 +191,12 @@ func (o *operatorOptions) managerOptions() ctrl.Options {
 	}
 }
 
-// newScheme returns a scheme with client-go's kinds and inlet's.
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := v1alpha1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // newInProcessOperator returns a manager running the controllers for the local mode:
 // no leader election, no metrics or probe endpoints, the ingress served in-process.
 func newInProcessOperator(cfg *rest.Config, opts controllers.Options) (ctrl.Manager, error) {
 	opts.InProcessIngress = true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 newScheme(),
+		Scheme:                 scheme.New(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
@@ -232,118 +210,3 @@ func newInProcessOperator(cfg *rest.Config, opts controllers.Options) (ctrl.Mana
 }
 
 func ptrTo[T any](v T) *T { return &v }
-
-// Cache lifetimes of metrics authorization decisions, as controller-runtime's filter.
-const (
-	metricsAllowTTL = time.Minute
-	metricsDenyTTL  = 30 * time.Second
-	// metricsCacheSize bounds the decisions kept; the cache starts over past it.
-	metricsCacheSize = 1024
-)
-
-// authorizeMetrics is the metrics server's filter. Like controller-runtime's
-// filters.WithAuthenticationAndAuthorization, which would bring k8s.io/apiserver's
-// authentication stack (gRPC, OpenTelemetry) into the binary, it serves only requests
-// whose bearer token the API server authenticates (TokenReview) and whose user it
-// authorizes for the request's verb on its path (SubjectAccessReview). The operator
-// needs create on tokenreviews and subjectaccessreviews; a scraper needs get on the
-// /metrics non-resource URL.
-func authorizeMetrics(cfg *rest.Config, httpClient *http.Client) (metricsserver.Filter, error) {
-	authn, err := authnclient.NewForConfigAndClient(cfg, httpClient)
-	if err != nil {
-		return nil, err
-	}
-	authz, err := authzclient.NewForConfigAndClient(cfg, httpClient)
-	if err != nil {
-		return nil, err
-	}
-	a := &metricsAuthorizer{tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(), cache: map[string]decision{}}
-	return func(log logr.Logger, next http.Handler) (http.Handler, error) {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			code, err := a.check(r.Context(), r)
-			if err != nil {
-				log.Error(err, "authorize metrics request")
-			}
-			if code != http.StatusOK {
-				http.Error(w, http.StatusText(code), code)
-				return
-			}
-			next.ServeHTTP(w, r)
-		}), nil
-	}, nil
-}
-
-type metricsAuthorizer struct {
-	tokens authnclient.TokenReviewInterface
-	access authzclient.SubjectAccessReviewInterface
-
-	mu    sync.Mutex
-	cache map[string]decision
-}
-
-// decision is a cached answer: the HTTP status to give, until when.
-type decision struct {
-	code    int
-	expires time.Time
-}
-
-// check returns 200 for an authorized request, 401 or 403 otherwise, and 500 with the
-// error when the API server could not be asked.
-func (a *metricsAuthorizer) check(ctx context.Context, r *http.Request) (int, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		return http.StatusUnauthorized, nil
-	}
-	verb := strings.ToLower(r.Method)
-	sum := sha256.Sum256([]byte(token))
-	key := hex.EncodeToString(sum[:]) + " " + verb + " " + r.URL.Path
-	now := time.Now()
-	a.mu.Lock()
-	d, found := a.cache[key]
-	a.mu.Unlock()
-	if found && now.Before(d.expires) {
-		return d.code, nil
-	}
-	code, err := a.review(ctx, strings.TrimSpace(token), verb, r.URL.Path)
-	if err != nil {
-		return http.StatusInternalServerError, err
-	}
-	ttl := metricsDenyTTL
-	if code == http.StatusOK {
-		ttl = metricsAllowTTL
-	}
-	a.mu.Lock()
-	if len(a.cache) >= metricsCacheSize {
-		clear(a.cache)
-	}
-	a.cache[key] = decision{code: code, expires: now.Add(ttl)}
-	a.mu.Unlock()
-	return code, nil
-}
-
-// review asks the API server who the token's user is and whether they may verb path.
-func (a *metricsAuthorizer) review(ctx context.Context, token, verb, path string) (int, error) {
-	tr, err := a.tokens.Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
-	if err != nil {
-		return 0, err
-	}
-	if !tr.Status.Authenticated {
-		return http.StatusUnauthorized, nil
-	}
-	u := tr.Status.User
-	extra := make(map[string]authzv1.ExtraValue, len(u.Extra))
-	for k, v := range u.Extra {
-		extra[k] = authzv1.ExtraValue(v)
-	}
-	sar, err := a.access.Create(ctx, &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
-		User: u.Username, UID: u.UID, Groups: u.Groups, Extra: extra,
-		NonResourceAttributes: &authzv1.NonResourceAttributes{Path: path, Verb: verb},
-	}}, metav1.CreateOptions{})
-	if err != nil {
-		return 0, err
-	}
-	if !sar.Status.Allowed {
-		return http.StatusForbidden, nil
-	}
-	return http.StatusOK, nil
-}

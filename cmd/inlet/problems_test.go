@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-logr/logr"
-
 	"inlet.dev/inlet/api/validation"
-	"inlet.dev/inlet/ingress"
+	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
+	"inlet.dev/inlet/ingress/local"
 )
 
 // badCEL is a folder of manifests whose CEL does not compile: an EventMapping's
@@ -104,9 +103,9 @@ func TestDevReloadNamesTheFileOfACELError(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	d := &devServer{opts: &devOptions{dir: dir, data: t.TempDir(), namespace: "default"}, out: &out, log: logr.Discard(), validator: validator, client: client}
-	d.server = ingress.NewServer(ingress.Options{Publisher: client, Logger: logr.Discard()})
-	if err := d.reload(context.Background()); err != nil {
+	d := local.NewFolder(local.Options{Dir: dir, Namespace: "default", TokensFile: filepath.Join(t.TempDir(), local.TokensFile),
+		Validator: validator, JetStream: client.JetStream(), Apply: func(*config.Snapshot) {}, Out: &out})
+	if err := d.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	wantFiles(t, dir, out.String())

@@ -19,6 +19,7 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	sampleevents "inlet.dev/inlet/config/samples/events"
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/local"
 	"inlet.dev/inlet/ingress/provider"
 )
 
@@ -156,7 +157,7 @@ func (o *sendOptions) run(ctx context.Context, out io.Writer) error {
 // localTarget reads the SourceEnvironment from the manifests in --dir and its endpoint
 // token from inlet dev's data folder, and sends to --url.
 func (o *sendOptions) localTarget() (*target, error) {
-	in, _, err := loadInputs(nil, o.namespace, o.dir)
+	in, _, _, err := local.Load(nil, o.namespace, o.dir)
 	if err != nil {
 		return nil, err
 	}

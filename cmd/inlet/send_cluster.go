@@ -16,6 +16,7 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/provider"
+	"inlet.dev/inlet/internal/scheme"
 )
 
 // tokenPlaceholder stands for the endpoint token in status.endpoint.
@@ -38,7 +39,7 @@ func (o *sendOptions) clusterTarget(ctx context.Context) (*target, error) {
 			return nil, fmt.Errorf("read kubeconfig: %w", err)
 		}
 	}
-	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return nil, fmt.Errorf("connect to the API server at %s: %w", cfg.Host, err)
 	}

@@ -18,8 +18,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -28,6 +26,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/config"
+	inletscheme "inlet.dev/inlet/internal/scheme"
 )
 
 // Defaults of Options.
@@ -154,16 +153,7 @@ func (w *Watcher) Ready() error {
 func (w *Watcher) Built() <-chan struct{} { return w.built }
 
 // scheme knows the kinds a Watcher reads.
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := v1alpha1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}()
+var scheme = inletscheme.New()
 
 // newCache returns a cache of inlet's kinds in the watched namespace; with a
 // SourceEnvironment it holds only that SourceEnvironment.

@@ -12,12 +12,12 @@ import (
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	inletv1alpha1 "inlet.dev/inlet/api/v1alpha1"
+	inletscheme "inlet.dev/inlet/internal/scheme"
 )
 
 // Env is a running control plane with a client for it.
@@ -32,18 +32,6 @@ type Env struct {
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// Scheme returns a scheme with the built-in types and inlet's.
-func Scheme() *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := inletv1alpha1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs
@@ -62,7 +50,7 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start control plane from %s: %w", assets, err)
 	}
-	scheme := Scheme()
+	scheme := inletscheme.New()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		_ = env.Stop()

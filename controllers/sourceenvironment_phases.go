@@ -551,17 +551,19 @@ func streamNeedsFor(se *v1alpha1.SourceEnvironment, all []v1alpha1.SourceEnviron
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	needs := streamNeeds{defaults: d}
+	var shared config.StreamNeeds
 	for _, o := range sharing {
+		shared.Add(o.Spec.ActionStream(), o.Spec.IdempotencyWindow(), o.Spec.LogStream(), o.Spec.LogRetention())
 		if o.Spec.ActionStream() == se.Spec.ActionStream() {
-			needs.duplicateWindow = max(needs.duplicateWindow, o.Spec.IdempotencyWindow())
 			needs.actions.add(o.Spec.Publish.ActionStreamSettings, d)
 		}
 		if o.Spec.LogStream() == se.Spec.LogStream() {
-			needs.logRetention = max(needs.logRetention, o.Spec.LogRetention())
 			needs.logMaxBytes = max(needs.logMaxBytes, logMaxBytes(o))
 			needs.logs.add(o.Spec.Publish.LogStreamSettings, d)
 		}
 	}
+	needs.duplicateWindow = shared.ActionStreams[se.Spec.ActionStream()]
+	needs.logRetention = shared.LogStreams[se.Spec.LogStream()]
 	return needs
 }
 

@@ -354,12 +354,26 @@ type StreamNeeds struct {
 	LogStreams    map[string]time.Duration
 }
 
+// Add counts one SourceEnvironment publishing actions to actionStream with an
+// idempotency window and logs to logStream with a retention: a stream shared by
+// several gets the longest window and the longest retention asked of it. It is the one
+// place of that rule, for the operator and for self-hosted mode.
+func (n *StreamNeeds) Add(actionStream string, window time.Duration, logStream string, retention time.Duration) {
+	if n.ActionStreams == nil {
+		n.ActionStreams = map[string]time.Duration{}
+	}
+	if n.LogStreams == nil {
+		n.LogStreams = map[string]time.Duration{}
+	}
+	n.ActionStreams[actionStream] = max(n.ActionStreams[actionStream], window)
+	n.LogStreams[logStream] = max(n.LogStreams[logStream], retention)
+}
+
 // Streams returns the streams the snapshot's SourceEnvironments publish to.
 func (s *Snapshot) Streams() StreamNeeds {
 	needs := StreamNeeds{ActionStreams: map[string]time.Duration{}, LogStreams: map[string]time.Duration{}}
 	for _, e := range s.environments {
-		needs.ActionStreams[e.ActionStream] = max(needs.ActionStreams[e.ActionStream], e.IdempotencyWindow)
-		needs.LogStreams[e.LogStream] = max(needs.LogStreams[e.LogStream], e.LogRetention)
+		needs.Add(e.ActionStream, e.IdempotencyWindow, e.LogStream, e.LogRetention)
 	}
 	return needs
 }

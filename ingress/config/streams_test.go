@@ -1,0 +1,35 @@
+package config_test
+
+import (
+	"testing"
+	"time"
+
+	"inlet.dev/inlet/ingress/config"
+)
+
+// A stream shared by several SourceEnvironments gets the longest window and the longest
+// retention any of them asks.
+func TestStreamNeedsTakeTheLongest(t *testing.T) {
+	var n config.StreamNeeds
+	n.Add("A", time.Hour, "LOGS", 24*time.Hour)
+	n.Add("A", 24*time.Hour, "LOGS", time.Hour)
+	n.Add("B", time.Minute, "LOGS", 48*time.Hour)
+	n.Add("A", 2*time.Hour, "OTHER", time.Hour)
+	want := config.StreamNeeds{
+		ActionStreams: map[string]time.Duration{"A": 24 * time.Hour, "B": time.Minute},
+		LogStreams:    map[string]time.Duration{"LOGS": 48 * time.Hour, "OTHER": time.Hour},
+	}
+	for name, w := range want.ActionStreams {
+		if got := n.ActionStreams[name]; got != w {
+			t.Errorf("action stream %s: window %s, want %s", name, got, w)
+		}
+	}
+	for name, w := range want.LogStreams {
+		if got := n.LogStreams[name]; got != w {
+			t.Errorf("log stream %s: retention %s, want %s", name, got, w)
+		}
+	}
+	if len(n.ActionStreams) != 2 || len(n.LogStreams) != 2 {
+		t.Errorf("needs %+v, want two of each", n)
+	}
+}

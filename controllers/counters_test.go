@@ -127,7 +127,7 @@ func TestIdempotencyKeysHeldCountsTheStream(t *testing.T) {
 	publish(40, 20)
 	waitForKeys(60, v1alpha1.ReasonOverBudget)
 	se, _ := h.sourceEnvironment("stripe-production")
-	if msg := condition(se, v1alpha1.ConditionIdempotencyWithinBudget).Message; !strings.Contains(msg, "stored 60 actions") || !strings.Contains(msg, "24h") {
+	if msg := condition(se, v1alpha1.ConditionIdempotencyWithinBudget).Message; !strings.Contains(msg, "holds 60 idempotency keys") || !strings.Contains(msg, "24h") || !strings.Contains(msg, "MiB of memory") {
 		t.Errorf("message %q", msg)
 	}
 
@@ -187,6 +187,21 @@ func TestCountKeysHeld(t *testing.T) {
 	publish(3, "new")
 	if n := count(); n != 3 {
 		t.Errorf("3 of 8 within the window: %d keys", n)
+	}
+	// Events as the ingress stores them: three actions under one id, on the first.
+	for e := range 2 {
+		for a := range 3 {
+			var opts []jetstream.PublishOpt
+			if a == 0 {
+				opts = append(opts, jetstream.WithMsgID(fmt.Sprintf("event%d", e)))
+			}
+			if _, err := js.Publish(ctx, "a.x", nil, opts...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := count(); n != 5 {
+		t.Errorf("3 single messages and 2 events of 3 actions within the window: %d keys, want 5 ids", n)
 	}
 	if k, err := countKeysHeld(ctx, js, "MISSING", time.Now()); err != nil || k.count != 0 {
 		t.Errorf("missing stream: %+v, %v", k, err)

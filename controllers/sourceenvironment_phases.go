@@ -621,15 +621,26 @@ type keysHeld struct {
 	// stream is the action stream, and window its duplicate window.
 	stream string
 	window time.Duration
-	// count is the number of messages stored within the window: each keeps its
-	// Nats-Msg-Id in the stream's duplicate table until the window has passed.
-	count int64
+	// messages is the number of messages stored within the window, and count the
+	// ids among them: an event's actions are stored under one id (on the first of
+	// them), each kept in the stream's duplicate table until the window has passed.
+	messages, count int64
 }
 
-// countKeysHeld counts the messages stream stored since now minus its duplicate
-// window. When every message is that recent it is the stream's message count;
-// otherwise a throwaway consumer starting at that time reports how many are pending.
-// A missing stream holds none.
+// natsBytesPerID is what one id held in a duplicate window costs a NATS server that
+// holds a replica of the stream, in resident memory: 249 bytes (R1) and 260 (R3),
+// measured by BenchmarkWindowCapacity (docs/benchmarks.md).
+const natsBytesPerID = 260
+
+// idSample bounds the newest messages countKeysHeld reads to learn which share of
+// the messages carries an id.
+const idSample = 256
+
+// countKeysHeld counts the ids stream holds in its duplicate window: the messages it
+// stored since now minus the window (the stream's message count when every message
+// is that recent; otherwise the pending count of a throwaway consumer starting at
+// that time), times the share of the newest of them (up to idSample, headers only)
+// that carry a Nats-Msg-Id. A missing stream holds none.
 func countKeysHeld(ctx context.Context, js jetstream.JetStream, stream string, now time.Time) (keysHeld, error) {
 	st, err := js.Stream(ctx, stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -645,22 +656,61 @@ func countKeysHeld(ctx context.Context, js jetstream.JetStream, stream string, n
 	case info.State.Msgs == 0 || info.State.LastTime.Before(from):
 		return k, nil
 	case !info.State.FirstTime.Before(from):
-		k.count = int64(info.State.Msgs)
-		return k, nil
+		k.messages = int64(info.State.Msgs)
+	default:
+		cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{
+			DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
+			OptStartTime:      &from,
+			AckPolicy:         jetstream.AckNonePolicy,
+			MemoryStorage:     true,
+			InactiveThreshold: 10 * time.Second,
+		})
+		if err != nil {
+			return keysHeld{}, fmt.Errorf("count messages of stream %s since %s: %w", stream, from.Format(time.RFC3339), err)
+		}
+		ci := cons.CachedInfo()
+		// Best effort: the inactive threshold removes it anyway.
+		_ = st.DeleteConsumer(ctx, ci.Name)
+		k.messages = int64(ci.NumPending)
 	}
-	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
-		OptStartTime:      &from,
-		AckPolicy:         jetstream.AckNonePolicy,
-		MemoryStorage:     true,
-		InactiveThreshold: 10 * time.Second,
+	share, err := idShare(ctx, st, info.State.LastSeq, min(k.messages, idSample))
+	if err != nil {
+		return keysHeld{}, fmt.Errorf("sample message ids of stream %s: %w", stream, err)
+	}
+	k.count = int64(float64(k.messages)*share + 0.5)
+	return k, nil
+}
+
+// idShare reads the headers of the n messages of st up to sequence last and returns
+// the share of them that carry a Nats-Msg-Id; 1 when there are none to read.
+func idShare(ctx context.Context, st jetstream.Stream, last uint64, n int64) (float64, error) {
+	if n <= 0 || last < uint64(n) {
+		return 1, nil
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   last - uint64(n) + 1,
+		HeadersOnly:   true,
 	})
 	if err != nil {
-		return keysHeld{}, fmt.Errorf("count messages of stream %s since %s: %w", stream, from.Format(time.RFC3339), err)
+		return 0, err
 	}
-	ci := cons.CachedInfo()
-	// Best effort: the inactive threshold removes it anyway.
-	_ = st.DeleteConsumer(ctx, ci.Name)
-	k.count = int64(ci.NumPending)
-	return k, nil
+	batch, err := cons.Fetch(int(n), jetstream.FetchMaxWait(2*time.Second))
+	if err != nil {
+		return 0, err
+	}
+	var read, withID int
+	for m := range batch.Messages() {
+		read++
+		if m.Headers().Get(jetstream.MsgIDHeader) != "" {
+			withID++
+		}
+	}
+	if err := batch.Error(); err != nil && read == 0 {
+		return 0, err
+	}
+	if read == 0 {
+		return 1, nil
+	}
+	return float64(withID) / float64(read), nil
 }

@@ -151,10 +151,11 @@ func setIdempotencyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, no
 	set := func(status metav1.ConditionStatus, reason, msg string) {
 		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionIdempotencyWithinBudget, status, reason, msg)
 	}
-	held := fmt.Sprintf("the duplicate window holds %d keys", st.IdempotencyKeysHeld)
+	held := fmt.Sprintf("the duplicate window holds %d keys (about %s of memory on each NATS server with a replica)",
+		st.IdempotencyKeysHeld, windowMemory(st.IdempotencyKeysHeld))
 	if keys != nil && keys.stream != "" {
-		held = fmt.Sprintf("stream %s stored %d actions in its duplicate window of %s, each holding its idempotency key",
-			keys.stream, st.IdempotencyKeysHeld, keys.window)
+		held = fmt.Sprintf("stream %s holds %d idempotency keys (%d actions stored) in its duplicate window of %s, about %s of memory on each NATS server with a replica",
+			keys.stream, st.IdempotencyKeysHeld, keys.messages, keys.window, windowMemory(st.IdempotencyKeysHeld))
 	}
 	switch {
 	case !enabled:
@@ -165,6 +166,15 @@ func setIdempotencyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, no
 	default:
 		set(metav1.ConditionTrue, v1alpha1.ReasonWithinBudget, fmt.Sprintf("%s, within the budget of %d", held, budget))
 	}
+}
+
+// windowMemory is the NATS memory a duplicate window holding ids costs, in MiB or GiB.
+func windowMemory(ids int64) string {
+	b := float64(ids) * natsBytesPerID
+	if b >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", b/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", b/(1<<20))
 }
 
 // setSourceEnvironmentReadyCondition is True only when every part works; otherwise its

@@ -71,3 +71,57 @@ func TestNotReadyUntilNATSIsReached(t *testing.T) {
 		t.Errorf("Ready() = %v, want NATS not reached yet", err)
 	}
 }
+
+// TestAloneWithoutNATSLeavesTheService checks readiness with peers: an instance that
+// cannot reach NATS while another instance can is not ready (senders go to the other);
+// when no instance reaches NATS it is ready again and answers events 503 with
+// Retry-After.
+func TestAloneWithoutNATSLeavesTheService(t *testing.T) {
+	connect := func(url string) *jetstream.Client {
+		c, err := jetstream.Connect(context.Background(), url, jetstream.WithReconnectBackoff(20*time.Millisecond, 100*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	// Two instances on two servers, so that one can lose NATS alone.
+	natsA, urlA := natstest.Start(t)
+	natsB, urlB := natstest.Start(t)
+	a := ingress.NewServer(ingress.Options{Publisher: connect(urlA)})
+	a.SetSnapshot(&config.Snapshot{})
+	peerA := httptest.NewServer(a.Handler())
+	t.Cleanup(peerA.Close)
+	clientB := connect(urlB)
+	b := ingress.NewServer(ingress.Options{Publisher: clientB, PeersReachNATS: ingress.PeerChecker(func(context.Context) ([]string, error) {
+		return []string{strings.TrimPrefix(peerA.URL, "http://"), "127.0.0.1:1"}, nil // one peer up, one gone
+	})})
+	b.SetSnapshot(&config.Snapshot{})
+	if err := b.Ready(); err != nil {
+		t.Fatalf("both connected: Ready() = %v", err)
+	}
+
+	restartB := natstest.Outage(t, natsB)
+	waitFor(t, "instance b disconnected", func() bool { return !clientB.Connected() })
+	if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "another instance reaches it") {
+		t.Errorf("b alone without NATS: Ready() = %v, want not ready while a reaches NATS", err)
+	}
+
+	natstest.Outage(t, natsA)
+	waitFor(t, "a's /connected says 503", func() bool {
+		resp, err := http.Get(peerA.URL + "/connected")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
+	if err := b.Ready(); err != nil {
+		t.Errorf("NATS down for every instance: Ready() = %v, want ready (events answered 503 with Retry-After)", err)
+	}
+	restartB()
+	waitFor(t, "instance b reconnected", clientB.Connected)
+	if err := b.Ready(); err != nil {
+		t.Errorf("b reconnected: Ready() = %v", err)
+	}
+}

@@ -8,6 +8,7 @@
 //	POST /e/{namespace}/{sourceEnvironment}           sources that sign their requests
 //	POST /e/{namespace}/{sourceEnvironment}/{token}   sources that sign nothing
 //	GET  /healthz, /readyz
+//	GET  /connected (whether this instance reaches NATS, for its peers' readiness)
 //
 // /metrics (Prometheus) is served by a handler of its own, [Server.MetricsHandler], on
 // a port apart from the public one ([Server.ServeMetrics]), so that what is exposed to
@@ -83,6 +84,10 @@ type Options struct {
 	LogPayloads *bool
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// PeersReachNATS, when set, says whether another instance of this ingress (another
+	// pod of its Deployment) reaches NATS now; see [Server.Ready]. PeerChecker builds
+	// one from the peers' addresses.
+	PeersReachNATS func(ctx context.Context) (bool, error)
 }
 
 // DefaultRefusedLogLimit is Options.RefusedLogLimit's default: enough to see why a
@@ -153,6 +158,7 @@ func NewServer(opts Options) *Server {
 	s.mux.HandleFunc("/e/{namespace}/{name}/{token}", s.handleEvent)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.HandleFunc("GET /connected", s.handleConnected)
 	return s
 }
 
@@ -200,12 +206,17 @@ func (s *Server) MetricsHandler() http.Handler {
 func (s *Server) Stats() *stats.Book { return s.stats }
 
 // Ready reports whether the server should receive events: once its configuration is
-// loaded and it has reached NATS since it started. Losing NATS later does not make it
-// unready: an instance cannot tell an outage of its own from one of every instance,
-// and in the latter, instances leaving their Service would turn inlet's 503 with
-// Retry-After into connection errors at the sender's gateway. While disconnected it
-// answers events 503 with Retry-After, so nothing is lost either way; an instance
-// that never reached NATS (wrong URL or credentials) stays out of the Service.
+// loaded and it has reached NATS since it started, and not while it alone cannot
+// reach NATS.
+//
+// When it loses NATS, it asks its peers (Options.PeersReachNATS). If another instance
+// reaches NATS, the fault is this instance's own (its network, its node): it reports
+// not ready and leaves its Service, so that senders reach the instances that can
+// store their events. If none does, or it has no way to ask, NATS is down for every
+// instance: it stays ready and answers events 503 with Retry-After, as instances
+// leaving their Service would turn that answer into connection errors at the sender's
+// gateway. Nothing is lost either way. An instance that never reached NATS (wrong URL
+// or credentials) stays out of the Service.
 func (s *Server) Ready() error {
 	if s.snapshot.Load() == nil {
 		return errors.New("configuration not loaded yet")
@@ -217,7 +228,64 @@ func (s *Server) Ready() error {
 	if !s.natsReached.Load() {
 		return errors.New("NATS not reached yet")
 	}
+	if s.opts.PeersReachNATS != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), peerCheckTimeout)
+		defer cancel()
+		if ok, err := s.opts.PeersReachNATS(ctx); err == nil && ok {
+			return errors.New("NATS is not reachable from this instance while another instance reaches it")
+		}
+	}
 	return nil
+}
+
+// peerCheckTimeout bounds Ready's question to the peers: within a readiness probe's
+// usual one second timeout.
+const peerCheckTimeout = 700 * time.Millisecond
+
+// handleConnected answers GET /connected for the peers' readiness checks: 200 while
+// this instance reaches NATS, 503 otherwise.
+func (s *Server) handleConnected(w http.ResponseWriter, _ *http.Request) {
+	if !s.opts.Publisher.Connected() {
+		http.Error(w, "NATS not connected", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("connected"))
+}
+
+// PeerChecker returns an Options.PeersReachNATS that asks each address peers returns
+// ("host:port" of another instance's public port) for GET /connected, all at once,
+// and says whether one answered 200. An error means no peer could be asked.
+func PeerChecker(peers func(ctx context.Context) ([]string, error)) func(ctx context.Context) (bool, error) {
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	return func(ctx context.Context) (bool, error) {
+		addrs, err := peers(ctx)
+		if err != nil || len(addrs) == 0 {
+			return false, err
+		}
+		answers := make(chan bool, len(addrs))
+		for _, addr := range addrs {
+			go func() {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/connected", nil)
+				if err != nil {
+					answers <- false
+					return
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					answers <- false
+					return
+				}
+				_ = resp.Body.Close()
+				answers <- resp.StatusCode == http.StatusOK
+			}()
+		}
+		for range addrs {
+			if <-answers {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {

@@ -17,7 +17,7 @@ const (
 	ConditionStreamsReady = "StreamsReady"
 
 	// ConditionIdempotencyWithinBudget is False when the idempotency keys the action
-	// stream's duplicate window holds (the actions it stored within the window) exceed
+	// stream's duplicate window holds (one per event stored within the window) exceed
 	// the operator's memory budget for them.
 	ConditionIdempotencyWithinBudget = "IdempotencyWithinBudget"
 )

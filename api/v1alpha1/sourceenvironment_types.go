@@ -103,9 +103,9 @@ type IdempotencySpec struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// window is how long a key is remembered: the JetStream duplicate window. It costs
-	// NATS memory for every key held (every action stored within the window, about 130
-	// MB per million keys; status.idempotencyKeysHeld shows how many). Between 1m and
-	// 168h (7 days); defaults to 24h.
+	// NATS memory for every key held (one per event stored within the window, about 250
+	// MiB per million keys on each server with a replica; status.idempotencyKeysHeld
+	// shows how many). Between 1m and 168h (7 days); defaults to 24h.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
@@ -275,8 +275,8 @@ type SourceEnvironmentStatus struct {
 	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
 
 	// idempotencyKeysHeld is the number of idempotency keys the action stream's
-	// duplicate window holds: the actions the stream stored within that window, each
-	// remembered by its message id until the window has passed. SourceEnvironments that
+	// duplicate window holds: one per event whose actions the stream stored within that
+	// window, remembered until the window has passed. SourceEnvironments that
 	// publish to the same stream share it and report the same number. Zero when
 	// idempotency is off.
 	// +optional

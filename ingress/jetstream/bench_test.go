@@ -3,9 +3,11 @@ package jetstream_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,4 +180,90 @@ func liveHeap() uint64 {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+var capEvents = flag.Int("inlet.capevents", 100_000, "events (two actions, one id each) published by BenchmarkWindowCapacity")
+
+// BenchmarkWindowCapacity measures what an idempotency window costs a
+// nats-server process per event id, as inlet uses it: an action stream from
+// ActionStreamConfig (file storage, 24h duplicate window, messages kept at
+// least as long), events of two ~350-byte actions published as one atomic
+// batch under one id. The servers are separate processes (the test binary
+// started as nats-server), R1 on one server and R3 on three, so their
+// resident set (VmRSS) and live heap are the server's alone. Reported per id,
+// from after a warm-up of 10,000 events to after -inlet.capevents more
+// (default 100,000): RSS-B/id and heap-B/id (the largest growth among the
+// replicas: every replica keeps the window), and the events per second a
+// window holds, in the log, for servers of 4, 16 and 64 GiB giving half
+// their memory to it. Run it with -benchtime=1x.
+func BenchmarkWindowCapacity(b *testing.B) {
+	for _, replicas := range []int{1, 3} {
+		b.Run(fmt.Sprintf("R%d", replicas), func(b *testing.B) {
+			var rssPerID, heapPerID float64
+			for range b.N {
+				b.StopTimer()
+				cl := natstest.StartProcessCluster(b, replicas)
+				c := connect(b, cl.URL())
+				ensureOn(b, c, inletjs.ActionStreamConfig(inletjs.DefaultActionStream, 24*time.Hour, replicas, jetstream.FileStorage))
+				capPublish(b, c, "warmup", 10_000)
+				before := capMemory(b, cl, replicas)
+				b.StartTimer()
+				capPublish(b, c, "event", *capEvents)
+				b.StopTimer()
+				after := capMemory(b, cl, replicas)
+				rssPerID, heapPerID = 0, 0
+				for i := range replicas {
+					rssPerID = max(rssPerID, float64(int64(after[i][0])-int64(before[i][0]))/float64(*capEvents))
+					heapPerID = max(heapPerID, float64(int64(after[i][1])-int64(before[i][1]))/float64(*capEvents))
+				}
+				if got := streamMsgs(b, c, inletjs.DefaultActionStream); got != uint64(2*(10_000+*capEvents)) {
+					b.Errorf("stream holds %d messages, want %d", got, 2*(10_000+*capEvents))
+				}
+				c.Close()
+			}
+			b.ReportMetric(rssPerID, "RSS-B/id")
+			b.ReportMetric(heapPerID, "heap-B/id")
+			b.ReportMetric(0, "ns/op")
+			for _, gib := range []float64{4, 16, 64} {
+				ids := gib * (1 << 30) / 2 / rssPerID
+				b.Logf("R%d, %2.0f GiB server, half of it for the window: %6.0f events/s for a 1h window, %5.0f events/s for 24h (%.1fM ids)",
+					replicas, gib, ids/3600, ids/86400, ids/1e6)
+			}
+		})
+	}
+}
+
+// capPublish publishes n events of two actions each, with ids from prefix,
+// 500 events per call.
+func capPublish(b *testing.B, c *inletjs.Client, prefix string, n int) {
+	data := []byte(`{"id":"` + strings.Repeat("x", 43) + `","action":"triggerWorkflow","params":{"workflow":"welcome","recipients":["cus_0000000000000"],"data":{"plan":"team"}},"environment":"production","source":{"namespace":"shop","name":"stripe","type":"stripe","sourceEnvironment":"stripe-production"},"mapping":"welcome","position":0,"event":{"id":"3vWPSwuifqiXnSXEzOSqLt","type":"customer.subscription.created","idempotencyKey":"evt_1QxSample0000000000"}}`)
+	const per = 500
+	events := make([]inletjs.Event, per)
+	for i := 0; i < n; i += per {
+		ev := events[:min(per, n-i)]
+		for j := range ev {
+			ev[j] = inletjs.Event{ID: inletjs.MsgID(prefix, strconv.Itoa(i+j)), Messages: []inletjs.Message{
+				{Subject: inletjs.ActionSubject("production", "identifyUser"), Data: data},
+				{Subject: inletjs.ActionSubject("production", "triggerWorkflow"), Data: data},
+			}}
+		}
+		if _, err := c.PublishEvents(ctxT(b, time.Minute), ev); err != nil {
+			b.Fatalf("publish: %v", err)
+		}
+	}
+}
+
+// capMemory returns each server's RSS and live heap, after the server has had
+// a moment to settle.
+func capMemory(b *testing.B, cl *natstest.ProcessCluster, n int) [][2]uint64 {
+	time.Sleep(2 * time.Second)
+	out := make([][2]uint64, n)
+	for i := range n {
+		rss, heap, err := cl.Memory(i)
+		if err != nil {
+			b.Fatalf("memory of server %d: %v", i, err)
+		}
+		out[i] = [2]uint64{rss, heap}
+	}
+	return out
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +35,9 @@ type childOptions struct {
 	ClusterPort int    `json:"clusterPort"`
 	Routes      []int  `json:"routes"`
 	StoreDir    string `json:"storeDir"`
+	// HeapPort, when set, is a loopback port where the process answers GET
+	// /heap with its live heap in bytes after a garbage collection.
+	HeapPort int `json:"heapPort,omitempty"`
 }
 
 // ServeIfChild runs a NATS server and never returns when the process was
@@ -51,7 +57,7 @@ func ServeIfChild() {
 	for _, p := range o.Routes {
 		routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p))})
 	}
-	s, err := server.NewServer(&server.Options{
+	opts := &server.Options{
 		ServerName: o.Name,
 		Host:       "127.0.0.1",
 		Port:       o.Port,
@@ -59,9 +65,15 @@ func ServeIfChild() {
 		NoSigs:     true,
 		JetStream:  true,
 		StoreDir:   o.StoreDir,
-		Cluster:    server.ClusterOpts{Name: o.Cluster, Host: "127.0.0.1", Port: o.ClusterPort},
 		Routes:     routes,
-	})
+	}
+	if o.ClusterPort != 0 {
+		opts.Cluster = server.ClusterOpts{Name: o.Cluster, Host: "127.0.0.1", Port: o.ClusterPort}
+	}
+	if o.HeapPort != 0 {
+		go serveHeap(o.HeapPort)
+	}
+	s, err := server.NewServer(opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "natstest: %v\n", err)
 		os.Exit(2)
@@ -74,6 +86,19 @@ func ServeIfChild() {
 	s.Shutdown()
 	s.WaitForShutdown()
 	os.Exit(0)
+}
+
+// serveHeap answers GET /heap on port with the live heap after a collection.
+func serveHeap(port int) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/heap", func(w http.ResponseWriter, _ *http.Request) {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		fmt.Fprint(w, m.HeapAlloc)
+	})
+	_ = http.ListenAndServe(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), mux)
 }
 
 // ProcessCluster is a NATS cluster of server processes on loopback: each
@@ -90,18 +115,22 @@ type ProcessCluster struct {
 // StartProcessCluster starts n clustered servers (cluster "inlet-proc") with
 // JetStream, each with a store in a temporary directory of t, and waits until
 // every one accepts connections and the cluster has a JetStream meta leader.
-// The servers are killed when the test ends.
+// With n = 1 the one server is not clustered. The servers are killed when the
+// test ends.
 func StartProcessCluster(t testing.TB, n int) *ProcessCluster {
 	t.Helper()
 	c := &ProcessCluster{t: t, opts: make([]childOptions, n), procs: make([]*exec.Cmd, n)}
 	clusterPorts := make([]int, n)
 	for i := range n {
-		clusterPorts[i] = freePort(t)
+		if n > 1 {
+			clusterPorts[i] = freePort(t)
+		}
 	}
 	for i := range n {
 		o := childOptions{
 			Name: fmt.Sprintf("proc-%d", i), Cluster: "inlet-proc",
 			Port: freePort(t), ClusterPort: clusterPorts[i], StoreDir: t.TempDir(),
+			HeapPort: freePort(t),
 		}
 		for j, p := range clusterPorts {
 			if j != i {
@@ -195,6 +224,40 @@ func (c *ProcessCluster) Start(i int) {
 		}
 		c.mu.Unlock()
 	}()
+}
+
+// Memory returns server i's resident set size (VmRSS) and live heap, in bytes.
+func (c *ProcessCluster) Memory(i int) (rss, heap uint64, err error) {
+	c.mu.Lock()
+	cmd := c.procs[i]
+	c.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, 0, fmt.Errorf("server %d is down", i)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("VmRSS %q: %w", v, err)
+			}
+			rss = kb << 10
+		}
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/heap", c.opts[i].HeapPort))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	heap, err = strconv.ParseUint(string(body), 10, 64)
+	return rss, heap, err
 }
 
 // Kill kills server i with SIGKILL (no shutdown, no flush) and waits until the

@@ -198,8 +198,8 @@ func TestIdempotencyBudget(t *testing.T) {
 				t.Error(err)
 			}
 			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionIdempotencyWithinBudget)
-			if tt.enabled && !strings.Contains(c.Message, "stream INLET_ACTIONS stored") {
-				t.Errorf("message %q does not say what the stream holds", c.Message)
+			if tt.enabled && (!strings.Contains(c.Message, fmt.Sprintf("stream INLET_ACTIONS holds %d idempotency keys", tt.keys)) || !strings.Contains(c.Message, "of memory on each NATS server")) {
+				t.Errorf("message %q does not say what the stream holds and what memory that takes", c.Message)
 			}
 		})
 	}

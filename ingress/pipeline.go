@@ -61,7 +61,6 @@ type Outcome struct {
 	Messages []jetstream.Message
 
 	// What publishing said, set by settle.
-	published                   bool
 	publishErr                  error
 	publishDuration             time.Duration
 	retry                       bool
@@ -342,7 +341,7 @@ func (o *Outcome) PublishEvents() []jetstream.Event {
 // o.Messages order, and the error PublishEvents returned) in the action records, and
 // counts them.
 func (o *Outcome) settle(results []jetstream.Result, publishErr error, took time.Duration) {
-	o.published, o.publishErr, o.publishDuration = true, publishErr, took
+	o.publishErr, o.publishDuration = publishErr, took
 	n := 0
 	for e := range o.Events {
 		for a := range o.Events[e].Actions {

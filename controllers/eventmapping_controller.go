@@ -180,13 +180,7 @@ func (r *EventMappingReconciler) patchStatus(ctx context.Context, before, m *v1a
 	if ok {
 		m.Status.ObservedGeneration = m.Generation
 	}
-	if equality.Semantic.DeepEqual(before.Status, m.Status) {
-		return nil
-	}
-	if err := r.client.Status().Patch(ctx, m, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patch status: %w", err)
-	}
-	return nil
+	return patchStatus(ctx, r.client, before, m, func(m *v1alpha1.EventMapping) any { return m.Status })
 }
 
 // mappingReadyEventReason is the Event policy of an EventMapping's Ready condition: that

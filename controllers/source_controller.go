@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -78,13 +77,7 @@ func (r *SourceReconciler) patchStatus(ctx context.Context, before, src *v1alpha
 	if ok {
 		src.Status.ObservedGeneration = src.Generation
 	}
-	if equality.Semantic.DeepEqual(before.Status, src.Status) {
-		return nil
-	}
-	if err := r.client.Status().Patch(ctx, src, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patch status: %w", err)
-	}
-	return nil
+	return patchStatus(ctx, r.client, before, src, func(src *v1alpha1.Source) any { return src.Status })
 }
 
 func (r *SourceReconciler) setupWithManager(mgr ctrl.Manager) error {

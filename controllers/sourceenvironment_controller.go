@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -187,16 +186,7 @@ func (r *SourceEnvironmentReconciler) patchStatus(ctx context.Context, s *source
 	if ok {
 		s.se.Status.ObservedGeneration = s.se.Generation
 	}
-	if equality.Semantic.DeepEqual(s.before.Status, s.se.Status) {
-		return nil
-	}
-	if err := r.client.Status().Patch(ctx, s.se, client.MergeFrom(s.before)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("patch status: %w", err)
-	}
-	return nil
+	return patchStatus(ctx, r.client, s.before, s.se, func(se *v1alpha1.SourceEnvironment) any { return se.Status })
 }
 
 // reconcileDelete removes the SourceEnvironment's counters from the INLET_STATS bucket

@@ -79,17 +79,9 @@ func TestNATSURLFromConfigMap(t *testing.T) {
 	h.waitForCondition("stripe-production", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
 
 	// A SourceEnvironment that names its own server keeps it.
-	se, _ := h.sourceEnvironment("stripe-production")
-	se.Spec.Publish.NATSURL = h.url
-	if err := h.c.Update(h.ctx(), se); err != nil {
-		t.Fatal(err)
-	}
+	h.updateSourceEnvironment("stripe-production", func(se *v1alpha1.SourceEnvironment) { se.Spec.Publish.NATSURL = h.url })
 	h.waitForNATSURL(name, h.url)
-	se, _ = h.sourceEnvironment("stripe-production")
-	se.Spec.Publish.NATSURL = ""
-	if err := h.c.Update(h.ctx(), se); err != nil {
-		t.Fatal(err)
-	}
+	h.updateSourceEnvironment("stripe-production", func(se *v1alpha1.SourceEnvironment) { se.Spec.Publish.NATSURL = "" })
 	h.waitForNATSURL(name, url2)
 
 	// The ConfigMap is deleted: back to the default.

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -188,6 +189,23 @@ func (h *harness) applySamples(files ...string) map[string]int {
 func (h *harness) sourceEnvironment(name string) (*v1alpha1.SourceEnvironment, error) {
 	se := &v1alpha1.SourceEnvironment{}
 	return se, h.c.Get(h.ctx(), h.key(name), se)
+}
+
+// updateSourceEnvironment changes a SourceEnvironment's spec with change, reading it
+// again when the operator wrote its status meanwhile.
+func (h *harness) updateSourceEnvironment(name string, change func(*v1alpha1.SourceEnvironment)) {
+	h.t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		se, err := h.sourceEnvironment(name)
+		if err != nil {
+			return err
+		}
+		change(se)
+		return h.c.Update(h.ctx(), se)
+	})
+	if err != nil {
+		h.t.Fatalf("update SourceEnvironment %s: %v", name, err)
+	}
 }
 
 // eventMapping reads an EventMapping.

@@ -17,6 +17,8 @@ package controllers
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// The ingress pods list the EndpointSlices of their Service (their Role grants it).
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list
 //
 // The operator's metrics endpoint authenticates and authorizes its callers.
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create

@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -189,6 +190,11 @@ func ingressRoleRules(secretNames []string) []rbacv1.PolicyRule {
 		APIGroups: []string{v1alpha1.GroupVersion.Group},
 		Resources: []string{"sources", "sourceenvironments", "eventmappings"},
 		Verbs:     slices.Clone(readVerbs),
+	}, {
+		// The pods behind the ingress's Service, for readiness (see args).
+		APIGroups: []string{discoveryv1.GroupName},
+		Resources: []string{"endpointslices"},
+		Verbs:     []string{"list"},
 	}}
 	if len(secretNames) > 0 {
 		rules = append(rules, rbacv1.PolicyRule{
@@ -292,6 +298,9 @@ func (p ingressPod) args() []string {
 		"--nats-url=" + p.NATSURL,
 		"--shutdown-delay=" + ingressShutdownDelay.String(),
 		"--drain=" + ingressDrain.String(),
+		// Its peers are the other pods behind its Service: readiness asks them
+		// whether NATS is down for everyone or for this pod alone.
+		"--peers-service=" + ingressName(p.SourceEnvironment),
 	}
 	if p.Credentials != nil {
 		args = append(args, "--nats-creds="+NATSCredentialsPath)
@@ -303,8 +312,8 @@ func (p ingressPod) args() []string {
 // within initialDelaySeconds and then waits a whole period between two, so a new pod
 // is Ready within about a second of being able to serve (NATS reached, configuration
 // loaded). Three failures in a row (3s) take a pod out of the Service; losing NATS
-// afterwards is not one, so that in a NATS outage the pods stay in the Service and
-// answer 503 with Retry-After.
+// afterwards is one only while another pod of the Service reaches NATS, so that in an
+// outage of NATS the pods stay in the Service and answer 503 with Retry-After.
 func readinessProbe() *corev1.Probe {
 	return probe("/readyz", 0, 1, 3)
 }
@@ -349,6 +358,7 @@ func (p ingressPod) mutateContainer(c *corev1.Container) {
 	c.Env = []corev1.EnvVar{
 		fieldEnv("POD_NAMESPACE", "metadata.namespace"),
 		fieldEnv("POD_NAME", "metadata.name"),
+		fieldEnv("POD_IP", "status.podIP"),
 	}
 	c.Ports = []corev1.ContainerPort{
 		{Name: IngressPortName, ContainerPort: IngressPort, Protocol: corev1.ProtocolTCP},

@@ -103,15 +103,16 @@ func TestIngressRoleRules(t *testing.T) {
 		Resources: []string{"sources", "sourceenvironments", "eventmappings"},
 		Verbs:     []string{"get", "list", "watch"},
 	}
+	peers := rbacv1.PolicyRule{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list"}}
 	tests := map[string]struct {
 		secrets []string
 		want    []rbacv1.PolicyRule
 	}{
 		// A secrets rule without names would grant every Secret of the namespace.
-		"no secret, no secret rule": {want: []rbacv1.PolicyRule{inlet}},
+		"no secret, no secret rule": {want: []rbacv1.PolicyRule{inlet, peers}},
 		"named secrets only": {
 			secrets: []string{"a", "b"},
-			want: []rbacv1.PolicyRule{inlet, {
+			want: []rbacv1.PolicyRule{inlet, peers, {
 				APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a", "b"},
 				Verbs: []string{"get", "list", "watch"},
 			}},
@@ -151,7 +152,7 @@ func TestIngressDeployment(t *testing.T) {
 			check: func(t *testing.T, d *appsv1.Deployment) {
 				c := d.Spec.Template.Spec.Containers[0]
 				wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=stripe-production", "--listen=:8080",
-					"--metrics-listen=:9090", "--nats-url=nats://nats:4222", "--shutdown-delay=5s", "--drain=10s"}
+					"--metrics-listen=:9090", "--nats-url=nats://nats:4222", "--shutdown-delay=5s", "--drain=10s", "--peers-service=stripe-production-ingress"}
 				if c.Name != "ingress" || c.Image != "inlet:dev" || !slices.Equal(c.Command, []string{"/inlet"}) || !slices.Equal(c.Args, wantArgs) {
 					t.Errorf("container %s %s %v %v", c.Name, c.Image, c.Command, c.Args)
 				}

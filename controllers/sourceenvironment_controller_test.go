@@ -78,7 +78,7 @@ func TestSamplesComeUp(t *testing.T) {
 		}
 		c := dep.Spec.Template.Spec.Containers[0]
 		wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=" + name, "--listen=:8080",
-			"--metrics-listen=:9090", "--nats-url=" + h.url, "--shutdown-delay=5s", "--drain=10s"}
+			"--metrics-listen=:9090", "--nats-url=" + h.url, "--shutdown-delay=5s", "--drain=10s", "--peers-service=" + ingressName(name)}
 		if c.Name != "ingress" || c.Image != "inlet:test" || !slices.Equal(c.Args, wantArgs) || *dep.Spec.Replicas != 2 {
 			t.Errorf("%s: container %s image %s args %v replicas %d", name, c.Name, c.Image, c.Args, *dep.Spec.Replicas)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	discoveryclient "k8s.io/client-go/kubernetes/typed/discovery/v1"
 
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/jetstream"
@@ -32,6 +33,8 @@ type ingressOptions struct {
 	instance          string
 	drain             time.Duration
 	shutdownDelay     time.Duration
+	peersService      string
+	podIP             string
 	verbose           bool
 }
 
@@ -58,6 +61,8 @@ accepting, answers the requests in flight and flushes its logs.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace whose resources are served (required)")
 	f.StringVar(&o.sourceEnvironment, "source-environment", "", "serve only this SourceEnvironment; all of the namespace when empty")
+	f.StringVar(&o.peersService, "peers-service", "", "the Service in --namespace whose other pods are this one's peers: while NATS is unreachable, /readyz fails only if a peer reaches it (port named http)")
+	f.StringVar(&o.podIP, "pod-ip", os.Getenv("POD_IP"), "this pod's IP, left out of --peers-service's pods")
 	f.StringVar(&o.listen, "listen", ":8080", "address for events, /healthz and /readyz")
 	f.StringVar(&o.metricsListen, "metrics-listen", ":9090", "address for /metrics; 0 or empty turns metrics off")
 	f.StringVar(&o.natsURL, "nats-url", "nats://127.0.0.1:4222", "the NATS server to publish to")
@@ -106,7 +111,16 @@ func (o *ingressOptions) run(ctx context.Context) error {
 	if metrics != nil {
 		metricsAddr = metrics.Addr().String()
 	}
-	li := live.New(live.Options{NATS: nc, Instance: o.instance, Metrics: metrics, ShutdownDelay: o.shutdownDelay, Drain: o.drain, Logger: log})
+	lopts := live.Options{NATS: nc, Instance: o.instance, Metrics: metrics, ShutdownDelay: o.shutdownDelay, Drain: o.drain, Logger: log}
+	if o.peersService != "" {
+		dc, err := discoveryclient.NewForConfig(cfg)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("peers: %w", err)
+		}
+		lopts.PeersReachNATS = ingress.PeerChecker(live.ServicePeers(dc, o.namespace, o.peersService, "http", o.podIP))
+	}
+	li := live.New(lopts)
 	w, err := watch.New(cfg, watch.Options{Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment, Logger: log.WithName("watch")}, li.Apply)
 	if err != nil {
 		_ = ln.Close()

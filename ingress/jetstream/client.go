@@ -32,6 +32,9 @@ type Client struct {
 	firstOnce sync.Once
 
 	outage outage
+	// noAtomicSubjects maps a subject whose stream refused an atomic batch to
+	// when to try one again (see noAtomic).
+	noAtomicSubjects sync.Map
 }
 
 // outage is what the client knows of the time the server cannot be reached, to log

@@ -1,6 +1,7 @@
 package jetstream_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	inletjs "inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/jetstream/natstest"
 )
 
 // event returns an event with id derived from key and n action messages.
@@ -35,8 +37,18 @@ func stored(t testing.TB, c *inletjs.Client, stream string) []*jetstream.RawStre
 	return out
 }
 
+// setupAtomic is setup with the action stream in memory storage, where EnsureStream
+// allows atomic batches (as on any replicated stream).
+func setupAtomic(t testing.TB) *inletjs.Client {
+	t.Helper()
+	_, url := natstest.Start(t)
+	c := connect(t, url)
+	ensure(t, c, inletjs.ActionStreamConfig(inletjs.DefaultActionStream, 24*time.Hour, 1, jetstream.MemoryStorage))
+	return c
+}
+
 func TestPublishEventsStoresAnEventInOrderUnderOneID(t *testing.T) {
-	c, _ := setup(t)
+	c := setupAtomic(t)
 	events := []inletjs.Event{event("evt_1", 3), event("evt_2", 1), event("evt_3", 2)}
 
 	res, err := c.PublishEvents(ctxT(t, 10*time.Second), events)
@@ -87,7 +99,7 @@ func TestPublishEventsStoresAnEventInOrderUnderOneID(t *testing.T) {
 }
 
 func TestPublishEventsLeavesOutAMessageOverTheMaxPayload(t *testing.T) {
-	c, _ := setup(t)
+	c := setupAtomic(t)
 	ev := event("evt_big", 3)
 	ev.Messages[1].Data = []byte(`"` + strings.Repeat("x", int(c.Conn().MaxPayload())) + `"`)
 
@@ -106,6 +118,51 @@ func TestPublishEventsLeavesOutAMessageOverTheMaxPayload(t *testing.T) {
 	msgs := stored(t, c, inletjs.DefaultActionStream)
 	if len(msgs) != 2 || string(msgs[0].Data) != string(ev.Messages[0].Data) || string(msgs[1].Data) != string(ev.Messages[2].Data) {
 		t.Errorf("stream holds %d messages, want the first and the third, in order", len(msgs))
+	}
+}
+
+// On an R1 stream in file storage, where JetStream would stage each atomic batch in
+// files of its own, EnsureStream does not allow them: an event's actions are
+// published each with its own id derived from the event's, still in order.
+func TestPublishEventsOnAnR1FileStream(t *testing.T) {
+	c, _ := setup(t)
+	info, err := c.JetStream().Stream(ctxT(t, 5*time.Second), inletjs.DefaultActionStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.CachedInfo().Config.AllowAtomicPublish {
+		t.Fatal("an R1 file stream allows atomic batches")
+	}
+	events := []inletjs.Event{event("evt_1", 3), event("evt_2", 2)}
+	for round := range 3 { // the first round learns that the stream takes no batches
+		want := round == 0
+		res, err := c.PublishEvents(ctxT(t, 10*time.Second), events)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, r := range res {
+			if r.Err != nil || r.Duplicate == want {
+				t.Errorf("round %d result %d = %+v, want Duplicate=%v", round, i, r, !want)
+			}
+		}
+	}
+	msgs := stored(t, c, inletjs.DefaultActionStream)
+	if len(msgs) != 5 {
+		t.Fatalf("stream holds %d messages, want 5 (each action once)", len(msgs))
+	}
+	pos := map[string]int{}
+	for _, m := range msgs {
+		var a struct {
+			Key string `json:"key"`
+			I   int    `json:"i"`
+		}
+		if err := json.Unmarshal(m.Data, &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.I != pos[a.Key] {
+			t.Errorf("%s action %d stored after %d of its actions: an event's actions keep their order", a.Key, a.I, pos[a.Key])
+		}
+		pos[a.Key]++
 	}
 }
 

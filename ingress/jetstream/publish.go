@@ -170,6 +170,17 @@ func (c *Client) PublishEvents(ctx context.Context, events []Event) ([]Result, e
 			}
 			u.send = append(u.send, k)
 		}
+		if len(u.send) > 1 && p.atomic && c.noAtomic(ev.Messages[u.send[0]].Subject) {
+			// The stream does not take atomic batches (an R1 stream in file
+			// storage, where JetStream would stage each batch in files of its
+			// own): each message goes on its own, with its own id, all in
+			// flight at once on this connection, which one server stores in
+			// order.
+			for _, k := range u.send {
+				units = append(units, unit{ev: ev, first: u.first, send: []int{k}, split: true})
+			}
+			continue
+		}
 		units = append(units, u)
 	}
 
@@ -225,6 +236,7 @@ type unit struct {
 	first   int   // the index in results of ev.Messages[0]
 	send    []int // the indexes in ev.Messages of the messages to publish
 	ordered bool  // published one message at a time: no atomic batches
+	split   bool  // one message of an event published on its own, with its own id
 	future  jetstream.PubAckFuture
 	attempt int
 }
@@ -272,8 +284,10 @@ func (p *publication) wait(u *unit) {
 					continue
 				}
 			case atomicDisabled(err):
-				// The stream does not allow atomic batches (yet): nothing
-				// of the batch was stored; publish it in order instead.
+				// The stream does not allow atomic batches: nothing of the
+				// batch was stored; publish it in order instead, and the
+				// next events on its subjects message by message.
+				p.c.rememberNoAtomic(u.ev.Messages[u.send[0]].Subject)
 				u.ordered = true
 				p.publishOrdered(u)
 				return
@@ -419,6 +433,9 @@ func (c *Client) sendUnit(ctx context.Context, u *unit) (jetstream.PubAckFuture,
 	if len(u.send) == 1 {
 		m := u.ev.Messages[u.send[0]]
 		m.MsgID = u.ev.ID
+		if u.split {
+			m.MsgID = OrderedMsgID(u.ev.ID, u.send[0])
+		}
 		f, err := c.publishAsync(ctx, &m)
 		if err != nil {
 			return nil, 0, err
@@ -520,6 +537,21 @@ func (c *Client) asyncWithDeadline(ctx context.Context, msg *nats.Msg) (jetstrea
 		return c.js.PublishMsgAsync(msg, jetstream.WithStallWait(wait))
 	}
 	return c.js.PublishMsgAsync(msg)
+}
+
+// noAtomicFor is how long the client remembers that a stream refused an atomic
+// batch: a stream scaled to replicas, which then allows them, is used so within it.
+const noAtomicFor = time.Minute
+
+// noAtomic reports whether the stream capturing subject refused an atomic batch
+// within noAtomicFor.
+func (c *Client) noAtomic(subject string) bool {
+	v, ok := c.noAtomicSubjects.Load(subject)
+	return ok && time.Now().Before(v.(time.Time))
+}
+
+func (c *Client) rememberNoAtomic(subject string) {
+	c.noAtomicSubjects.Store(subject, time.Now().Add(noAtomicFor))
 }
 
 // AtomicBatches reports whether the connected server takes atomic batches

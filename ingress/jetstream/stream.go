@@ -63,8 +63,10 @@ func ActionStreamConfig(name string, duplicateWindow time.Duration, replicas int
 		Replicas:    replicas,
 		Storage:     storage,
 		// An event's actions are published as one atomic batch (NATS 2.12
-		// and later); a server that predates it ignores the field, and
-		// the operator leaves it out for one (Client.AtomicBatches).
+		// and later) where it pays: EnsureStream allows it on replicated and
+		// memory streams only (atomicPays). A server that predates it ignores
+		// the field, and the operator leaves it out for one
+		// (Client.AtomicBatches).
 		AllowAtomicPublish: true,
 	})
 }
@@ -160,7 +162,9 @@ func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream
 	s, err := js.Stream(ctx, cfg.Name)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		_, err = js.CreateStream(ctx, cfg)
+		create := cfg
+		create.AllowAtomicPublish = atomicPays(cfg, cfg.Replicas)
+		_, err = js.CreateStream(ctx, create)
 		if err == nil {
 			return StreamCreated, nil
 		}
@@ -183,6 +187,7 @@ func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream
 		}
 		cfg.Storage = have.Storage
 	}
+	cfg.AllowAtomicPublish = atomicPays(cfg, max(cfg.Replicas, have.Replicas))
 	diff := diffOwned(cfg, have)
 	if len(diff) == 0 {
 		return StreamUnchanged, nil
@@ -202,6 +207,14 @@ func EnsureStream(ctx context.Context, js jetstream.StreamManager, cfg jetstream
 		return "", fmt.Errorf("update stream %s (%v): %w", cfg.Name, diff, err)
 	}
 	return StreamUpdated, nil
+}
+
+// atomicPays says whether a stream with cfg's storage and replicas should allow the
+// atomic batches cfg asks for: not on one replica in file storage, where JetStream
+// stages each batch in files of its own (milliseconds to a second per event on a
+// slow disk) while one server stores one connection's messages in order anyway.
+func atomicPays(cfg jetstream.StreamConfig, replicas int) bool {
+	return cfg.AllowAtomicPublish && (replicas > 1 || cfg.Storage == jetstream.MemoryStorage)
 }
 
 // diffOwned returns the names of the owned fields whose values differ between
@@ -229,7 +242,7 @@ func diffOwned(want, have jetstream.StreamConfig) []string {
 	check("placement", want.Placement == nil || samePlacement(want.Placement, have.Placement))
 	check("storage", want.Storage == have.Storage)
 	check("allowDirect", want.AllowDirect == have.AllowDirect)
-	check("allowAtomicPublish", !want.AllowAtomicPublish || have.AllowAtomicPublish)
+	check("allowAtomicPublish", want.AllowAtomicPublish == have.AllowAtomicPublish)
 	return diff
 }
 
@@ -255,8 +268,7 @@ func mergeOwned(have, want jetstream.StreamConfig) jetstream.StreamConfig {
 	}
 	out.Storage = want.Storage
 	out.AllowDirect = want.AllowDirect
-	// Never turned off: a publisher may rely on it.
-	out.AllowAtomicPublish = want.AllowAtomicPublish || have.AllowAtomicPublish
+	out.AllowAtomicPublish = want.AllowAtomicPublish
 	return out
 }
 

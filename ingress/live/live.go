@@ -41,6 +41,9 @@ type Options struct {
 	AfterApply func(*config.Snapshot)
 	// Logger receives the server's records and the runtime's own.
 	Logger logr.Logger
+	// PeersReachNATS, when set, tells readiness whether another instance reaches NATS
+	// (ingress.Options.PeersReachNATS); ServicePeers and ingress.PeerChecker build one.
+	PeersReachNATS func(ctx context.Context) (bool, error)
 }
 
 // Feed keeps the configuration live: it hands each new snapshot to apply until ctx
@@ -62,7 +65,7 @@ type Ingress struct {
 func New(opts Options) *Ingress {
 	i := &Ingress{
 		opts:   opts,
-		server: ingress.NewServer(ingress.Options{Publisher: opts.NATS, Logger: opts.Logger}),
+		server: ingress.NewServer(ingress.Options{Publisher: opts.NATS, Logger: opts.Logger, PeersReachNATS: opts.PeersReachNATS}),
 		log:    opts.Logger,
 	}
 	if opts.Instance != "" {

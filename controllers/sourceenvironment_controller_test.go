@@ -307,7 +307,7 @@ func TestStreamDeletedBehindTheOperatorsBackComesBack(t *testing.T) {
 
 	// A longer window on another environment of the same stream widens it.
 	se, _ := h.sourceEnvironment("stripe-production")
-	se.Spec.Idempotency.Window = &metav1.Duration{Duration: 48 * time.Hour}
+	se.Spec.Idempotency.Window = &v1alpha1.Duration{Duration: 48 * time.Hour}
 	if err := h.c.Update(h.ctx(), se); err != nil {
 		t.Fatal(err)
 	}

@@ -469,10 +469,10 @@ func TestStreamNeedsFor(t *testing.T) {
 		e.Spec.Publish.NATSURL = url
 		e.Spec.Publish.ActionStream = stream
 		if window > 0 {
-			e.Spec.Idempotency.Window = &metav1.Duration{Duration: window}
+			e.Spec.Idempotency.Window = &v1alpha1.Duration{Duration: window}
 		}
 		if retention > 0 {
-			e.Spec.Publish.LogRetention = &metav1.Duration{Duration: retention}
+			e.Spec.Publish.LogRetention = &v1alpha1.Duration{Duration: retention}
 		}
 		if deleting {
 			e.DeletionTimestamp = &metav1.Time{Time: t0}

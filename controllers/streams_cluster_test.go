@@ -78,7 +78,7 @@ func TestStreamsOnAClusterAreNeverDowngraded(t *testing.T) {
 		t.Fatal(err)
 	}
 	se.Spec.Publish.LogStreamSettings.Storage = v1alpha1.StreamStorageMemory
-	se.Spec.Publish.LogRetention = &metav1.Duration{Duration: 200 * time.Hour}
+	se.Spec.Publish.LogRetention = &v1alpha1.Duration{Duration: 200 * time.Hour}
 	if err := h.c.Update(h.ctx(), se); err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,16 @@
 package v1alpha1
 
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // LocalObjectReference names another inlet resource in the same namespace.
 type LocalObjectReference struct {
 	// name of the referenced resource in the same namespace.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 }
 
 // SecretKeyReference selects one key of a Secret in the same namespace.
@@ -15,7 +19,7 @@ type SecretKeyReference struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// key within the Secret's data. Defaults to "secret".
 	// +optional
@@ -34,3 +38,20 @@ type SecretKeyReference struct {
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=4096
 type Expression string
+
+// Duration is a length of time written as Go writes one: a sequence of decimal numbers,
+// each with a unit (ns, us, µs, ms, s, m, h), such as 300ms, 90s or 1h30m. Each field
+// of this type states its own bounds. It is metav1.Duration, with the schema written once.
+// +kubebuilder:validation:Type=string
+// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+// +kubebuilder:validation:MaxLength=64
+type Duration metav1.Duration
+
+// MarshalJSON writes the duration as a string, as metav1.Duration does.
+func (d Duration) MarshalJSON() ([]byte, error) { return metav1.Duration(d).MarshalJSON() }
+
+// UnmarshalJSON reads a duration string, as metav1.Duration does.
+func (d *Duration) UnmarshalJSON(b []byte) error { return (*metav1.Duration)(d).UnmarshalJSON(b) }
+
+// String is the duration as it is written.
+func (d Duration) String() string { return d.Duration.String() }

@@ -7,17 +7,31 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
 	// GroupVersion is the group and version of the inlet API.
 	GroupVersion = schema.GroupVersion{Group: "inlet.dev", Version: "v1alpha1"}
 
-	// SchemeBuilder adds the inlet types to a scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	// SchemeBuilder adds the inlet types to a scheme. It is apimachinery's builder, so
+	// that importing the API pulls in no controller-runtime.
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the inlet types to a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+// addKnownTypes registers every kind of the API, with its list, and the meta types of
+// the group version.
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion,
+		&Source{}, &SourceList{},
+		&SourceEnvironment{}, &SourceEnvironmentList{},
+		&EventMapping{}, &EventMappingList{},
+	)
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

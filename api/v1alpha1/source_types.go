@@ -55,7 +55,7 @@ type SourceSpec struct {
 	// segment, rudderstack, jitsu, freshpaint, hightouch, census, polytomic, or http for
 	// any other sender, described in spec.http.
 	// +required
-	Type SourceType `json:"type"`
+	Type SourceType `json:"type,omitempty"`
 
 	// description says, for people, what this source is.
 	// +optional
@@ -63,18 +63,17 @@ type SourceSpec struct {
 	Description string `json:"description,omitempty"`
 
 	// tolerance is how far a signed timestamp may be from the ingress's clock, in either
-	// direction, for stripe, clerk and workos sources. Defaults to the provider's own: 5m
-	// for Stripe and Clerk, 3m for WorkOS. An http source sets its tolerance in
-	// spec.http.verification instead.
+	// direction, for stripe, clerk and workos sources. At most 1h; defaults to the
+	// provider's own: 5m for Stripe and Clerk, 3m for WorkOS. An http source sets its
+	// tolerance in spec.http.verification instead.
 	// +optional
-	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	Tolerance *metav1.Duration `json:"tolerance,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('1h')",message="tolerance must be at most 1h"
+	Tolerance *Duration `json:"tolerance,omitempty"`
 
-	// headerAuth, for source types that sign nothing (supabase, posthog, segment,
-	// rudderstack, jitsu, freshpaint, hightouch, census, polytomic), also requires each
-	// request to carry one of the SourceEnvironment's signing secrets in a header, on
-	// top of the unguessable endpoint token.
+	// headerAuth also requires each request to carry one of the SourceEnvironment's
+	// signing secrets in a header, on top of the unguessable endpoint token. Only for
+	// source types that sign nothing: supabase, posthog, segment, rudderstack, jitsu,
+	// freshpaint, hightouch, census and polytomic.
 	// +optional
 	HeaderAuth *HeaderAuth `json:"headerAuth,omitempty"`
 
@@ -103,7 +102,7 @@ type HeaderAuth struct {
 	// scheme is how the token is carried: bearer (Authorization: Bearer), basic (HTTP
 	// basic auth, secret "user:password") or header (the value of the named header).
 	// +required
-	Scheme HeaderAuthScheme `json:"scheme"`
+	Scheme HeaderAuthScheme `json:"scheme,omitempty"`
 
 	// header names the header that carries the token for scheme header. Defaults to
 	// X-Webhook-Secret.
@@ -118,7 +117,7 @@ type HTTPSource struct {
 	// verification says how the ingress checks that a request is authentic. It is
 	// required: a source that checks nothing must say so with type none.
 	// +required
-	Verification Verification `json:"verification"`
+	Verification Verification `json:"verification,omitzero"`
 
 	// eventType is a CEL expression giving the event's type, which EventMappings
 	// match on. Defaults to body.type.
@@ -178,7 +177,7 @@ type Verification struct {
 	// type is the scheme: hmac, standardWebhooks, github, basic, bearer, headerToken,
 	// cel, or none (the unguessable endpoint token only; weakest).
 	// +required
-	Type VerificationType `json:"type"`
+	Type VerificationType `json:"type,omitempty"`
 
 	// hmac configures type hmac.
 	// +optional
@@ -250,7 +249,7 @@ type HMACVerification struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9-]+$`
-	Header string `json:"header"`
+	Header string `json:"header,omitempty"`
 
 	// algorithm is the hash: sha1, sha256 or sha512. Defaults to sha256.
 	// +optional
@@ -293,11 +292,10 @@ type HMACVerification struct {
 	IDHeader string `json:"idHeader,omitempty"`
 
 	// tolerance is how far the signed timestamp may be from the ingress's clock, in
-	// either direction. Defaults to 5m.
+	// either direction. At most 1h; defaults to 5m.
 	// +optional
-	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	Tolerance *metav1.Duration `json:"tolerance,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('1h')",message="tolerance must be at most 1h"
+	Tolerance *Duration `json:"tolerance,omitempty"`
 }
 
 // StandardWebhooksVerification configures the Standard Webhooks check.
@@ -306,15 +304,15 @@ type StandardWebhooksVerification struct {
 	// signatures. Symmetric v1 secrets come from the SourceEnvironment.
 	// +optional
 	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=128
 	// +listType=atomic
 	PublicKeys []string `json:"publicKeys,omitempty"`
 
 	// tolerance is how far webhook-timestamp may be from the ingress's clock, in either
-	// direction. Defaults to 5m.
+	// direction. At most 1h; defaults to 5m.
 	// +optional
-	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	Tolerance *metav1.Duration `json:"tolerance,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('1h')",message="tolerance must be at most 1h"
+	Tolerance *Duration `json:"tolerance,omitempty"`
 }
 
 // HeaderTokenVerification configures a check that a header equals a secret.
@@ -324,7 +322,7 @@ type HeaderTokenVerification struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9-]+$`
-	Header string `json:"header"`
+	Header string `json:"header,omitempty"`
 }
 
 // CELVerification configures a verification written in CEL.
@@ -336,21 +334,21 @@ type CELVerification struct {
 	// secureCompare(hex.encode(hmac.sha256(vars.signingSecret, rawBody)),
 	// headers['x-signature']).
 	// +required
-	Expression Expression `json:"expression"`
+	Expression Expression `json:"expression,omitempty"`
 }
 
 // SourceStatus is the observed state of a Source.
 type SourceStatus struct {
-	// observedGeneration is the generation of the spec this status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
 	// conditions say whether the Source is valid (Ready).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=32
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the generation of the spec this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// environments is the number of SourceEnvironments that use this Source.
 	// +optional
@@ -375,7 +373,7 @@ type Source struct {
 
 	// spec describes the sender.
 	// +required
-	Spec SourceSpec `json:"spec"`
+	Spec SourceSpec `json:"spec,omitzero"`
 
 	// status is what the operator observed.
 	// +optional
@@ -388,8 +386,4 @@ type SourceList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []Source `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&Source{}, &SourceList{})
 }

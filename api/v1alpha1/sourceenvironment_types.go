@@ -26,7 +26,7 @@ type SourceEnvironmentSpec struct {
 	// sourceRef names the Source, in the same namespace, whose events this environment
 	// receives.
 	// +required
-	SourceRef LocalObjectReference `json:"sourceRef"`
+	SourceRef LocalObjectReference `json:"sourceRef,omitzero"`
 
 	// environment is the notification environment the events belong to, such as
 	// development or production. It is part of the subjects actions are published on
@@ -35,7 +35,7 @@ type SourceEnvironmentSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	Environment string `json:"environment"`
+	Environment string `json:"environment,omitempty"`
 
 	// signingSecretRefs are the Secrets holding the provider's signing secret, or the
 	// token a header must carry for sources that sign nothing. Every one is tried, so
@@ -82,7 +82,7 @@ type Variable struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// value is the variable's value.
 	// +optional
@@ -107,10 +107,8 @@ type IdempotencySpec struct {
 	// MiB per million keys on each server with a replica; status.idempotencyKeysHeld
 	// shows how many). Between 1m and 168h (7 days); defaults to 24h.
 	// +optional
-	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('168h')",message="window must be between 1m and 168h"
-	Window *metav1.Duration `json:"window,omitempty"`
+	Window *Duration `json:"window,omitempty"`
 }
 
 // IngressSpec configures the ingress pods.
@@ -137,9 +135,11 @@ type IngressSpec struct {
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
-	// maxBodySize is the largest request body accepted; larger ones get 413. Defaults to
-	// 1Mi.
+	// maxBodySize is the largest request body accepted; larger ones get 413. At most
+	// 16Mi, as the ingress holds a body in memory while it verifies and maps it; defaults
+	// to 1Mi.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('16Mi')) <= 0",message="maxBodySize must be at most 16Mi"
 	MaxBodySize *resource.Quantity `json:"maxBodySize,omitempty"`
 
 	// rateLimit bounds the requests each ingress pod accepts for this
@@ -162,7 +162,7 @@ type RateLimitSpec struct {
 	// +required
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000000
-	RequestsPerSecond int32 `json:"requestsPerSecond"`
+	RequestsPerSecond int32 `json:"requestsPerSecond,omitempty"`
 
 	// burst is how many requests are accepted at once, above the sustained rate, after
 	// a quiet period. Defaults to twice requestsPerSecond.
@@ -202,11 +202,11 @@ type PublishSpec struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
 	LogStream string `json:"logStream,omitempty"`
 
-	// logRetention is how long event and action logs are kept. Defaults to 168h.
+	// logRetention is how long event and action logs are kept. At most 8760h (a
+	// year); defaults to 168h.
 	// +optional
-	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	LogRetention *metav1.Duration `json:"logRetention,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('8760h')",message="logRetention must be at most 8760h"
+	LogRetention *Duration `json:"logRetention,omitempty"`
 
 	// logMaxBytes bounds the log stream's size: past it the oldest records are
 	// discarded, so that logs never take the storage the actions need. Defaults to
@@ -228,10 +228,6 @@ type PublishSpec struct {
 
 // SourceEnvironmentStatus is the observed state of a SourceEnvironment.
 type SourceEnvironmentStatus struct {
-	// observedGeneration is the generation of the spec this status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
 	// conditions say whether events are received and published (Ready) and which
 	// part is not working when they are not.
 	// +optional
@@ -240,10 +236,15 @@ type SourceEnvironmentStatus struct {
 	// +kubebuilder:validation:MaxItems=32
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	// observedGeneration is the generation of the spec this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
 	// endpoint is the URL senders post events to. For sources that sign nothing it ends
 	// in a token path segment, shown here as {token}; the token is in
 	// endpointTokenSecretRef.
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
 	Endpoint string `json:"endpoint,omitempty"`
 
 	// endpointTokenSecretRef names the Secret holding the unguessable endpoint token
@@ -307,7 +308,7 @@ type SourceEnvironment struct {
 
 	// spec wires the Source to its environment.
 	// +required
-	Spec SourceEnvironmentSpec `json:"spec"`
+	Spec SourceEnvironmentSpec `json:"spec,omitzero"`
 
 	// status is what the operator and the ingress observed.
 	// +optional
@@ -320,8 +321,4 @@ type SourceEnvironmentList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []SourceEnvironment `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&SourceEnvironment{}, &SourceEnvironmentList{})
 }

@@ -201,7 +201,7 @@ func TestPrinterColumns(t *testing.T) {
 			if err := json.Unmarshal(body, &table); err != nil {
 				t.Fatalf("decode table: %v: %.300s", err, body)
 			}
-			var got []string
+			got := make([]string, 0, len(table.ColumnDefinitions))
 			for _, c := range table.ColumnDefinitions {
 				got = append(got, c.Name)
 			}

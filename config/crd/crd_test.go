@@ -12,7 +12,7 @@ func TestCustomResourceDefinitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kinds []string
+	kinds := make([]string, 0, len(crds))
 	for _, c := range crds {
 		kinds = append(kinds, c.Spec.Names.Kind)
 		if c.Spec.Group != "inlet.dev" {

@@ -68,15 +68,18 @@ func main() {
 	o := options{stdout: os.Stdout}
 	flag.StringVar(&o.binary, "binary", "", "the static linux binary to put at "+binaryPath+" (required)")
 	flag.StringVar(&o.tag, "tag", "inlet:dev", "the image reference recorded in the tarball")
-	flag.StringVar(&o.out, "out", "bin/inlet-image.tar", "the tarball to write, loadable with docker load, ctr images import or kind load image-archive")
+	flag.StringVar(&o.out, "out", "bin/inlet-image.tar",
+		"the tarball to write, loadable with docker load, ctr images import or kind load image-archive")
 	flag.StringVar(&o.ociLayout, "oci-layout", "", "also write the image into this OCI image layout directory (for crane, skopeo, oras)")
 	flag.StringVar(&o.platform, "platform", "linux/amd64", "the image's os/arch[/variant]; the binary must be built for it")
-	flag.StringVar(&o.caBundle, "ca-certs", caBundlePath, "the CA bundle to copy into the image at "+caBundlePath+`; skipped when missing or ""`)
+	flag.StringVar(&o.caBundle, "ca-certs", caBundlePath,
+		"the CA bundle to copy into the image at "+caBundlePath+`; skipped when missing or ""`)
 	flag.StringVar(&o.source, "source", "https://inlet.dev/inlet", "the org.opencontainers.image.source label")
 	flag.StringVar(&o.version, "version", "dev", "the org.opencontainers.image.version label")
 	flag.StringVar(&o.revision, "revision", "", "the org.opencontainers.image.revision label (a commit); omitted when empty")
 	flag.BoolVar(&o.verifyELF, "verify-elf", true, "fail unless --binary is a statically linked ELF for --platform")
-	epoch := flag.String("source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "the Unix time of every timestamp in the image (default $SOURCE_DATE_EPOCH, else 0)")
+	epoch := flag.String("source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"),
+		"the Unix time of every timestamp in the image (default $SOURCE_DATE_EPOCH, else 0)")
 	flag.Parse()
 
 	if err := run(o, *epoch); err != nil {
@@ -232,7 +235,8 @@ func layerContents(bin, caBundle []byte, mtime time.Time) ([]byte, error) {
 	entries := []entry{
 		{name: "etc/", mode: 0o755, dir: true},
 		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnonroot:x:65532:\n")},
-		{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")},
+		{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/sbin/nologin\n" +
+			"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")},
 	}
 	if caBundle != nil {
 		entries = append(entries,

@@ -137,9 +137,9 @@ func TestImage(t *testing.T) {
 	if tmp := files["tmp/"]; tmp == nil || tmp.Mode != 0o1777 {
 		t.Errorf("/tmp missing or not mode 1777: %+v", tmp)
 	}
-	for name, f := range files {
+	for entry, f := range files {
 		if !f.ModTime.Equal(time.Unix(0, 0)) {
-			t.Errorf("%s: ModTime %v, want the epoch", name, f.ModTime)
+			t.Errorf("%s: ModTime %v, want the epoch", entry, f.ModTime)
 		}
 	}
 
@@ -301,8 +301,8 @@ func TestParseEpoch(t *testing.T) {
 		"negative": {in: "-1", wantErr: true},
 		"garbage":  {in: "yesterday", wantErr: true},
 	}
-	for name, tt := range tests {
-		t.Run(name, func(t *testing.T) {
+	for title, tt := range tests {
+		t.Run(title, func(t *testing.T) {
 			got, err := parseEpoch(tt.in)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("parseEpoch(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
@@ -347,7 +347,7 @@ func layerFiles(t *testing.T, l v1.Layer) map[string]*file {
 }
 
 // tarEntry returns one file of the image tarball.
-func tarEntry(t *testing.T, path, name string) []byte {
+func tarEntry(t *testing.T, path, entry string) []byte {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -358,9 +358,9 @@ func tarEntry(t *testing.T, path, name string) []byte {
 	for {
 		h, err := tr.Next()
 		if err != nil {
-			t.Fatalf("%s in %s: %v", name, path, err)
+			t.Fatalf("%s in %s: %v", entry, path, err)
 		}
-		if h.Name == name {
+		if h.Name == entry {
 			b, err := io.ReadAll(tr)
 			if err != nil {
 				t.Fatal(err)

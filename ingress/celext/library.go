@@ -291,7 +291,7 @@ var (
 // hmac_<name>_bytes_string, hmac_<name>_string_bytes and hmac_<name>_string_string.
 func hmacFunction(a hashAlgorithm) cel.EnvOption {
 	binding := cel.BinaryBinding(hmacOf(a.newHash))
-	var overloads []cel.FunctionOpt
+	overloads := make([]cel.FunctionOpt, 0, len(binaryBytesOrString))
 	for _, o := range binaryBytesOrString {
 		overloads = append(overloads, cel.Overload("hmac_"+a.name+o.suffix, o.args, cel.BytesType, binding))
 	}
@@ -301,7 +301,7 @@ func hmacFunction(a hashAlgorithm) cel.EnvOption {
 // digestFunction declares <name> with the overloads <name>_bytes and <name>_string.
 func digestFunction(a hashAlgorithm) cel.EnvOption {
 	binding := cel.UnaryBinding(digest(a.newHash))
-	var overloads []cel.FunctionOpt
+	overloads := make([]cel.FunctionOpt, 0, len(unaryBytesOrString))
 	for _, o := range unaryBytesOrString {
 		overloads = append(overloads, cel.Overload(a.name+o.suffix, o.args, cel.BytesType, binding))
 	}
@@ -314,7 +314,8 @@ func digestFunction(a hashAlgorithm) cel.EnvOption {
 func costModels() []cost.OverloadModel {
 	call := cost.Const(cost.CallCost)
 	scanArgs := func(n int) cost.OverloadModelOption {
-		terms := []cost.QuantityExpr{call}
+		terms := make([]cost.QuantityExpr, 0, 1+n)
+		terms = append(terms, call)
 		for i := range n {
 			terms = append(terms, cost.StringScan(cost.Length(cost.Arg(i))))
 		}
@@ -322,7 +323,7 @@ func costModels() []cost.OverloadModel {
 	}
 	// A hash or an HMAC is one digest: at most 64 bytes.
 	digestSize := cost.ResultSize(cost.AtMost(cost.Const(sha512.Size)))
-	var models []cost.OverloadModel
+	models := make([]cost.OverloadModel, 0, (len(binaryBytesOrString)+len(unaryBytesOrString))*len(hashAlgorithms)+16)
 	for _, a := range hashAlgorithms {
 		for _, o := range binaryBytesOrString {
 			models = append(models, cost.Overload("hmac_"+a.name+o.suffix, scanArgs(2), digestSize))
@@ -334,7 +335,8 @@ func costModels() []cost.OverloadModel {
 	models = append(models,
 		// Encoding n bytes yields 2n characters; decoding n characters yields at most n/2 bytes.
 		cost.Overload("hex_encode_bytes", scanArgs(1), cost.ResultSize(cost.Scale(cost.Length(cost.Arg(0)), 2))),
-		cost.Overload("hex_decode_string", scanArgs(1), cost.ResultSize(cost.AtMost(cost.AtLeastOneQuantity(cost.Scale(cost.Length(cost.Arg(0)), 0.5))))),
+		cost.Overload("hex_decode_string", scanArgs(1),
+			cost.ResultSize(cost.AtMost(cost.AtLeastOneQuantity(cost.Scale(cost.Length(cost.Arg(0)), 0.5))))),
 		cost.Overload("secure_compare_string_string", scanArgs(2)),
 		cost.Overload("secure_compare_bytes_bytes", scanArgs(2)),
 		cost.Overload("parse_time_string_string", scanArgs(2)),

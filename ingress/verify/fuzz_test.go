@@ -30,7 +30,7 @@ func differentKey(other, key string) bool {
 // its (first) timestamp, computed independently.
 func tv1Oracle(secret, header string, body []byte) bool {
 	var ts string
-	for _, item := range strings.Split(header, ",") {
+	for item := range strings.SplitSeq(header, ",") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(item), "t="); ok {
 			ts = v
 			break
@@ -113,7 +113,9 @@ func FuzzSvixHeader(f *testing.F) {
 				want := "v1," + b64MAC(sha256.New, key, tid+"."+tts+"."+string(body))
 				// A v1a signature cannot be forged by a fuzzer; only the
 				// published vector's can verify.
-				if !strings.Contains(sigs, want) && !(name == "standardwebhooks" && strings.Contains(sigs, swV1aSig) && string(body) == svixBody && tid == svixID && tts == svixTS) {
+				publishedV1a := name == "standardwebhooks" && strings.Contains(sigs, swV1aSig) &&
+					string(body) == svixBody && tid == svixID && tts == svixTS
+				if !strings.Contains(sigs, want) && !publishedV1a {
 					t.Fatalf("%s accepted headers without the genuine signature: id=%q ts=%q sigs=%q", name, id, ts, sigs)
 				}
 			}

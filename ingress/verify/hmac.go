@@ -196,7 +196,9 @@ func newHMAC(scheme string, cfg HMACConfig, secrets []string) (Verifier, error) 
 	case wantTS && cfg.TimestampHeader == "":
 		return nil, failf(scheme, ErrInvalidConfig, "signedContent %q needs timestampHeader", cfg.SignedContent)
 	case !wantTS && cfg.TimestampHeader != "":
-		return nil, fail(scheme, ErrInvalidConfig, "timestampHeader is set but signedContent does not include the timestamp, so it would not stop replays; use timestamp.body or id.timestamp.body")
+		return nil, fail(scheme, ErrInvalidConfig,
+			"timestampHeader is set but signedContent does not include the timestamp, so it would not stop replays; "+
+				"use timestamp.body or id.timestamp.body")
 	case wantID && cfg.IDHeader == "":
 		return nil, failf(scheme, ErrInvalidConfig, "signedContent %q needs idHeader", cfg.SignedContent)
 	case !wantID && cfg.IDHeader != "":

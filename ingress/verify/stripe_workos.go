@@ -102,11 +102,12 @@ func (v *tv1Verifier) Verify(r *Request, now time.Time) error {
 // decimal digits; at least one v1 must be well-formed hex of the right length.
 func (v *tv1Verifier) parse(hv string) (string, error) {
 	var (
-		ts         string
-		haveTS     bool
-		validSigs  int
-		sig        [sha256.Size]byte
-		item, rest = "", hv
+		ts        string
+		haveTS    bool
+		validSigs int
+		sig       [sha256.Size]byte
+		item      string
+		rest      = hv
 	)
 	for more := true; more; {
 		item, rest, more = strings.Cut(rest, ",")

@@ -58,15 +58,18 @@ const (
 	logsDir = "logs"
 )
 
+// loopback is the address etcd always listens on, and the API server unless told otherwise.
+const loopback = "127.0.0.1"
+
 // Start starts etcd and kube-apiserver and waits until the API server is ready.
 func (c *ControlPlane) Start(ctx context.Context) error {
 	if c.BindAddress == "" {
-		c.BindAddress = "127.0.0.1"
+		c.BindAddress = loopback
 	}
 	if c.AdvertiseAddress == "" {
 		c.AdvertiseAddress = c.BindAddress
 		if c.BindAddress == "0.0.0.0" {
-			c.AdvertiseAddress = "127.0.0.1"
+			c.AdvertiseAddress = loopback
 		}
 	}
 	if c.ServiceCIDR == "" {
@@ -122,11 +125,11 @@ func (c *ControlPlane) Host() string { return c.host }
 func (c *ControlPlane) LogDir() string { return c.path(logsDir) }
 
 func (c *ControlPlane) startEtcd(ctx context.Context) error {
-	clientPort, err := FreePort("127.0.0.1")
+	clientPort, err := FreePort(loopback)
 	if err != nil {
 		return err
 	}
-	peerPort, err := FreePort("127.0.0.1")
+	peerPort, err := FreePort(loopback)
 	if err != nil {
 		return err
 	}
@@ -162,7 +165,7 @@ func (c *ControlPlane) startAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hosts := []string{"localhost", "127.0.0.1", c.AdvertiseAddress, firstServiceIP,
+	hosts := []string{"localhost", loopback, c.AdvertiseAddress, firstServiceIP,
 		"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
 	serving, err := c.ca.issue("kube-apiserver", nil, hosts)
 	if err != nil {

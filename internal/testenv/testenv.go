@@ -39,7 +39,8 @@ func RepoRoot() string {
 func Start() (*Env, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
-		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, which builds etcd and kube-apiserver from Go modules and points envtest at them")
+		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, " +
+			"which builds etcd and kube-apiserver from Go modules and points envtest at them")
 	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ type Cluster struct {
 }
 
 func newCluster(root, binDir, dir string) *Cluster {
-	return &Cluster{Root: root, Dir: dir, binDir: binDir, Namespace: "default", Kubeconfig: filepath.Join(dir, "kubeconfig")}
+	return &Cluster{Root: root, Dir: dir, binDir: binDir, Namespace: corev1.NamespaceDefault, Kubeconfig: filepath.Join(dir, "kubeconfig")}
 }
 
 // step prints a progress line with the time since the cluster started coming up.
@@ -77,7 +78,12 @@ func (c *Cluster) step(format string, args ...any) {
 func (c *Cluster) path(elem ...string) string {
 	return filepath.Join(append([]string{c.Dir}, elem...)...)
 }
-func (c *Cluster) logDir() string           { return c.path("logs") }
+
+// logsDir is the folder, in the node's folder and in its control plane's, that holds
+// the processes' logs.
+const logsDir = "logs"
+
+func (c *Cluster) logDir() string           { return c.path(logsDir) }
 func (c *Cluster) containerdSocket() string { return c.path("containerd", "containerd.sock") }
 
 // Up brings the node up. On error, Down still has to be called.
@@ -86,14 +92,17 @@ func (c *Cluster) Up(ctx context.Context) error {
 	if os.Geteuid() != 0 {
 		return errors.New("the end-to-end test runs a kubelet and containerd and needs root")
 	}
-	for _, bin := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl", "nats-server"} {
+	for _, bin := range []string{
+		"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl", "nats-server",
+	} {
 		if _, err := os.Stat(filepath.Join(c.binDir, bin)); err != nil {
 			return fmt.Errorf("%s is not in %s: run `make e2e`, which builds it (WITH_NODE=1 hack/build-control-plane.sh)", bin, c.binDir)
 		}
 	}
 	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "iptables", "conntrack", "ip"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return fmt.Errorf("%s is not installed: run `make e2e`, which installs containerd, runc, containernetworking-plugins, iptables and conntrack", bin)
+			return fmt.Errorf("%s is not installed: run `make e2e`, "+
+				"which installs containerd, runc, containernetworking-plugins, iptables and conntrack", bin)
 		}
 	}
 	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
@@ -152,7 +161,7 @@ func (c *Cluster) cleanStale() {
 		return
 	}
 	fmt.Println("e2e: an earlier run did not clean up; stopping what it left and restoring the host")
-	for _, dir := range []string{c.logDir(), c.path("control-plane", "logs")} {
+	for _, dir := range []string{c.logDir(), c.path("control-plane", logsDir)} {
 		localcluster.KillRecorded(dir)
 	}
 	killShims(c.Dir)
@@ -435,13 +444,15 @@ func (c *Cluster) waitNodeReady(ctx context.Context) error {
 	// Pods need their namespace's service account and the root CA ConfigMap, which the
 	// controller-manager creates.
 	err = localcluster.WaitFor(ctx, "default service account and kube-root-ca.crt", 2*time.Minute, nil, func(ctx context.Context) error {
-		if err := c.Client().Get(ctx, client.ObjectKey{Namespace: "default", Name: "default"}, &corev1.ServiceAccount{}); err != nil {
+		sa := client.ObjectKey{Namespace: corev1.NamespaceDefault, Name: "default"}
+		if err := c.Client().Get(ctx, sa, &corev1.ServiceAccount{}); err != nil {
 			return err
 		}
-		return c.Client().Get(ctx, client.ObjectKey{Namespace: "default", Name: "kube-root-ca.crt"}, &corev1.ConfigMap{})
+		return c.Client().Get(ctx, client.ObjectKey{Namespace: corev1.NamespaceDefault, Name: "kube-root-ca.crt"}, &corev1.ConfigMap{})
 	})
 	if err != nil {
-		return fmt.Errorf("%w\nkube-controller-manager log:\n%s", err, localcluster.TailFile(filepath.Join(c.logDir(), "kube-controller-manager.log"), 30))
+		tail := localcluster.TailFile(filepath.Join(c.logDir(), "kube-controller-manager.log"), 30)
+		return fmt.Errorf("%w\nkube-controller-manager log:\n%s", err, tail)
 	}
 	c.step("node %s Ready", nodeName)
 	return nil
@@ -458,8 +469,8 @@ func (c *Cluster) Down() {
 		c.deletePods()
 	}
 	// Reverse order: controllers, kube-proxy, kubelet, containerd, nats.
-	for i := len(c.procs) - 1; i >= 0; i-- {
-		c.procs[i].Stop(15 * time.Second)
+	for _, v := range slices.Backward(c.procs) {
+		v.Stop(15 * time.Second)
 	}
 	killShims(c.Dir)
 	if _, err := os.Stat(filepath.Join(c.binDir, "kube-proxy")); err == nil {
@@ -476,7 +487,7 @@ func (c *Cluster) Down() {
 	}
 	entries, _ := os.ReadDir(c.Dir)
 	for _, e := range entries {
-		if e.Name() != "logs" {
+		if e.Name() != logsDir {
 			if err := os.RemoveAll(filepath.Join(c.Dir, e.Name())); err != nil {
 				fmt.Println("e2e: remove:", err)
 			}

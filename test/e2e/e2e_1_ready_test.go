@@ -41,7 +41,7 @@ func TestOperatorAndIngressReady(t *testing.T) {
 	if err := kc.List(ctx, &ses, client.InNamespace(cl.Namespace)); err != nil {
 		t.Fatal(err)
 	}
-	var names []string
+	names := make([]string, 0, len(ses.Items))
 	for _, se := range ses.Items {
 		names = append(names, se.Name)
 	}

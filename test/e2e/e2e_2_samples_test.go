@@ -113,7 +113,7 @@ func TestSamplesServeEvents(t *testing.T) {
 // subjects, mappings, event type and parameters, and a Nats-Msg-Id each.
 func checkActions(t *testing.T, stored []storedAction, want []wantAction, eventType string) {
 	t.Helper()
-	var got []string
+	got := make([]string, 0, len(stored))
 	for _, s := range stored {
 		got = append(got, s.Subject)
 	}
@@ -141,7 +141,7 @@ func checkActions(t *testing.T, stored []storedAction, want []wantAction, eventT
 		}
 	}
 	if t.Failed() {
-		var all []string
+		all := make([]string, 0, len(stored))
 		for _, s := range stored {
 			data, _ := json.Marshal(s.Action)
 			all = append(all, fmt.Sprintf("%s %s", s.Subject, data))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -278,11 +279,10 @@ func waitSourceEnvironmentReady(t *testing.T, kc client.Client, name string) *v1
 }
 
 // waitEventMappingReady waits until an EventMapping is Ready for its current generation.
-func waitEventMappingReady(t *testing.T, kc client.Client, name string) *v1alpha1.EventMapping {
+func waitEventMappingReady(t *testing.T, kc client.Client, name string) {
 	t.Helper()
 	m := &v1alpha1.EventMapping{ObjectMeta: metav1.ObjectMeta{Namespace: cl.Namespace, Name: name}}
 	waitReadyCondition(t, kc, "EventMapping", m, func() []metav1.Condition { return m.Status.Conditions })
-	return m
 }
 
 // mappingsOf lists the EventMappings of a SourceEnvironment.
@@ -458,9 +458,7 @@ func (s *sender) samples(t *testing.T, eventType string) func(key string) delive
 	}
 	return func(key string) delivery {
 		payload := make(map[string]any, len(template)+1)
-		for k, v := range template {
-			payload[k] = v
-		}
+		maps.Copy(payload, template)
 		d := delivery{headers: slices.Clone(headers), key: key}
 		switch typ {
 		case v1alpha1.SourceTypeStripe:

@@ -4,12 +4,12 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 )
@@ -155,9 +155,9 @@ func restoreIPTables(cmd, saved string) error {
 // tables lists the tables an iptables-save output holds.
 func tables(save string) []string {
 	var out []string
-	for _, line := range strings.Split(save, "\n") {
-		if strings.HasPrefix(line, "*") {
-			out = append(out, strings.TrimPrefix(line, "*"))
+	for line := range strings.SplitSeq(save, "\n") {
+		if after, ok := strings.CutPrefix(line, "*"); ok {
+			out = append(out, after)
 		}
 	}
 	return out
@@ -176,7 +176,7 @@ func removeCgroup(dir string) error {
 		}
 		return nil
 	})
-	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	deepestFirst(dirs)
 	var last error
 	for _, d := range dirs {
 		if err := syscall.Rmdir(d); err != nil && !os.IsNotExist(err) {
@@ -186,9 +186,14 @@ func removeCgroup(dir string) error {
 	return last
 }
 
+// deepestFirst orders paths longest first, so that a path comes before its parents.
+func deepestFirst(paths []string) {
+	slices.SortFunc(paths, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+}
+
 func netNamespaces() []string {
 	entries, _ := os.ReadDir("/run/netns")
-	var out []string
+	out := make([]string, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, e.Name())
 	}
@@ -202,7 +207,7 @@ func unmountUnder(dir string) {
 		return
 	}
 	var points []string
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 5 {
 			continue
@@ -212,7 +217,7 @@ func unmountUnder(dir string) {
 			points = append(points, p)
 		}
 	}
-	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	deepestFirst(points)
 	for _, p := range points {
 		_ = syscall.Unmount(p, syscall.MNT_DETACH)
 	}

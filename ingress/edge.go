@@ -42,7 +42,9 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 
 // admit checks what needs no body (configuration, endpoint, method, rate limit,
 // endpoint token) and reads the body within the SourceEnvironment's limit.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, snap *config.Snapshot, key types.NamespacedName, env *config.Environment, now time.Time) ([]byte, *Rejection) {
+func (s *Server) admit(
+	w http.ResponseWriter, r *http.Request, snap *config.Snapshot, key types.NamespacedName, env *config.Environment, now time.Time,
+) ([]byte, *Rejection) {
 	if snap == nil {
 		return nil, notLoaded(s.opts.RetryAfter)
 	}
@@ -60,8 +62,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, snap *config.Snap
 	}
 	body, err := readBody(w, r, env.MaxBodySize)
 	if err != nil {
-		var max *http.MaxBytesError
-		if errors.As(err, &max) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge(env.MaxBodySize)
 		}
 		return nil, unreadable()
@@ -125,7 +126,8 @@ func (s *Server) publishedSideEffects(o *Outcome, result string) {
 			rec := &ev.Actions[a]
 			s.metrics.actions.WithLabelValues(env.Key.Namespace, env.Key.Name, rec.Action, rec.Status).Inc()
 			if rec.Status == wire.ActionFailed && rec.Subject == "" {
-				s.log.Info("action failed to build", "sourceEnvironment", env.Key, "mapping", rec.Mapping, "action", rec.Action, "position", rec.Position, "error", rec.Error)
+				s.log.Info("action failed to build", "sourceEnvironment", env.Key, "mapping", rec.Mapping,
+					"action", rec.Action, "position", rec.Position, "error", rec.Error)
 			}
 		}
 	}

@@ -142,8 +142,7 @@ func init() {
 }
 
 func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
+	for f := range t.Fields() {
 		if n, _, _ := strings.Cut(f.Tag.Get("json"), ","); n == name {
 			return f, true
 		}

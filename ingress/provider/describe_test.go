@@ -347,8 +347,7 @@ func TestDescribeUnsupported(t *testing.T) {
 			if !errors.Is(err, ErrUnknownType) {
 				t.Errorf("Compile(%q) error = %v, want ErrUnknownType", st, err)
 			}
-			var de *events.DecodeError
-			if errors.As(err, &de) {
+			if _, ok := errors.AsType[*events.DecodeError](err); ok {
 				t.Errorf("Compile(%q) error is a *DecodeError (the sender's fault); want a configuration error", st)
 			}
 		})
@@ -477,7 +476,7 @@ func TestDescribeBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var types []string
+	types := make([]string, 0, len(records))
 	for _, r := range records {
 		info, err := describe(v1alpha1.SourceTypeCensus, r.(map[string]any), nil)
 		if err != nil {

@@ -93,8 +93,7 @@ func (httpProvider) Compile(c Config) (Compiled, error) {
 		return Compiled{}, err
 	}
 	v, err := httpVerifier(c.CEL, &h.Verification, c.Secrets, c.Vars)
-	var ce *celext.CompileError
-	if errors.As(err, &ce) {
+	if _, ok := errors.AsType[*celext.CompileError](err); ok {
 		return Compiled{}, err // names its field; the caller names the Source
 	}
 	if errors.Is(err, verify.ErrNoSecret) {
@@ -123,8 +122,7 @@ func (httpProvider) Check(spec *v1alpha1.SourceSpec) error {
 		return nil // their secrets' format is checked when the SourceEnvironment is served
 	}
 	if _, err := httpVerifier(env, v, []string{"check-only-secret"}, nil); err != nil {
-		var ce *celext.CompileError
-		if errors.As(err, &ce) {
+		if _, ok := errors.AsType[*celext.CompileError](err); ok {
 			return err
 		}
 		return fmt.Errorf("spec.http.verification: %w", err)
@@ -367,8 +365,9 @@ var celHeaderRef = regexp.MustCompile(`headers\s*(?:\[\s*(?:'([^']*)'|"([^"]*)")
 // celHeaders returns the names of the headers a CEL verification expression reads:
 // whatever it compares them with, they are what authenticates the request.
 func celHeaders(expr string) []string {
-	var out []string
-	for _, m := range celHeaderRef.FindAllStringSubmatch(expr, -1) {
+	matches := celHeaderRef.FindAllStringSubmatch(expr, -1)
+	out := make([]string, 0, len(matches))
+	for _, m := range matches {
 		out = append(out, m[1]+m[2]+m[3])
 	}
 	return out

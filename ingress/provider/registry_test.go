@@ -25,7 +25,7 @@ func TestRegistryMatchesAPI(t *testing.T) {
 		t.Fatal("no Enum marker above type SourceType in api/v1alpha1/source_types.go")
 	}
 	var enum []v1alpha1.SourceType
-	for _, s := range strings.Split(string(m[1]), ";") {
+	for s := range strings.SplitSeq(string(m[1]), ";") {
 		enum = append(enum, v1alpha1.SourceType(s))
 	}
 	slices.Sort(enum)
@@ -40,7 +40,7 @@ func TestRegistryMatchesAPI(t *testing.T) {
 		t.Fatal("no headerAuth rule on SourceSpec in api/v1alpha1/source_types.go")
 	}
 	var refused []v1alpha1.SourceType
-	for _, s := range strings.Split(string(m[1]), ",") {
+	for s := range strings.SplitSeq(string(m[1]), ",") {
 		refused = append(refused, v1alpha1.SourceType(strings.Trim(strings.TrimSpace(s), "'")))
 	}
 	slices.Sort(refused)

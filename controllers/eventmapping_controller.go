@@ -152,7 +152,9 @@ func applyMatches(st *v1alpha1.EventMappingStatus, matched int64, lastEvent, now
 // setMappingReadyCondition reports whether the mapping compiles and is served: its
 // SourceEnvironment se (nil when it does not exist) is Ready. A compile error comes
 // first: it is the mapping's own.
-func setMappingReadyCondition(st *v1alpha1.EventMappingStatus, gen int64, now time.Time, compileErr error, se *v1alpha1.SourceEnvironment, seName string) {
+func setMappingReadyCondition(
+	st *v1alpha1.EventMappingStatus, gen int64, now time.Time, compileErr error, se *v1alpha1.SourceEnvironment, seName string,
+) {
 	set := func(status metav1.ConditionStatus, reason, msg string) {
 		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionReady, status, reason, msg)
 	}

@@ -47,7 +47,7 @@ func haSetup(t *testing.T) (*natstest.ProcessCluster, *harness, []string) {
 	stripe := sourceCases["stripe"]
 	h := &harness{t: t, url: cl.URL(), in: fixture("stripe", stripe.spec, stripe.secret,
 		v1alpha1.EventMappingSpec{EventType: stripe.eventType, Actions: haActions})}
-	var bases []string
+	bases := make([]string, 0, 2)
 	for i := range 2 {
 		c, err := jetstream.Connect(context.Background(), h.url, jetstream.WithName(fmt.Sprintf("ingress-%d", i)),
 			jetstream.WithReconnectBackoff(20*time.Millisecond, 250*time.Millisecond))

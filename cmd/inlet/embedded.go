@@ -31,7 +31,8 @@ func startEmbeddedNATS(ctx context.Context, listen, data, serverName, clientName
 		Host: host, Port: port, StoreDir: filepath.Join(data, "nats"), NoLog: true, ServerName: serverName,
 	})
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("start embedded NATS on %s (is another inlet dev or inlet cluster running? --nats-listen picks another address): %w", listen, err)
+		return nil, "", nil, fmt.Errorf("start embedded NATS on %s "+
+			"(is another inlet dev or inlet cluster running? --nats-listen picks another address): %w", listen, err)
 	}
 	stopServer := func() { srv.Shutdown(); srv.WaitForShutdown() }
 	nc, err := jetstream.Connect(ctx, srv.ClientURL(), jetstream.WithName(clientName), jetstream.WithInProcessServer(srv))

@@ -581,10 +581,6 @@ func versionAtLeast(v string, major, minor int) bool {
 	return a > major || (a == major && b >= minor)
 }
 
-func ackResult(ack *jetstream.PubAck) Result {
-	return Result{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
-}
-
 // failAll sets err on every result and returns the summary error.
 func failAll(results []Result, events []Event, err error) error {
 	i := 0

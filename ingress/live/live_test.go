@@ -77,7 +77,7 @@ func TestRunServesAndReportsUntilStopped(t *testing.T) {
 		ShutdownDelay: time.Second, Drain: time.Second, Logger: logr.Discard(),
 		AfterApply: func(s *config.Snapshot) { applied <- s }})
 	snap := stripe(t)
-	feed := func(ctx context.Context) error {
+	feed := func(ctx context.Context) error { //nolint:unparam // a feed that ends only when Run stops it
 		li.Apply(snap)
 		<-ctx.Done()
 		return nil

@@ -80,7 +80,8 @@ func (f *Folder) Reload(ctx context.Context) error {
 	for _, e := range snap.Environments() {
 		mappings += e.MappingCount()
 	}
-	fmt.Fprintf(out, "loaded %s: %d source environments, %d mappings, %d not served\n", f.opts.Dir, len(snap.Environments()), mappings, len(snap.Problems)+len(bad))
+	fmt.Fprintf(out, "loaded %s: %d source environments, %d mappings, %d not served\n",
+		f.opts.Dir, len(snap.Environments()), mappings, len(snap.Problems)+len(bad))
 	return nil
 }
 

@@ -20,6 +20,9 @@ import (
 	inletjs "inlet.dev/inlet/ingress/jetstream"
 )
 
+// loopback is the only address the test servers listen on.
+const loopback = "127.0.0.1"
+
 // Start runs a JetStream server on a free loopback port with a store in a
 // temporary directory of t, and returns it with its client URL. The server is
 // shut down when the test ends.
@@ -34,7 +37,7 @@ func Start(t testing.TB) (*server.Server, string) {
 func StartAt(t testing.TB, port int, storeDir string) *server.Server {
 	t.Helper()
 	s, err := inletjs.RunEmbedded(inletjs.EmbeddedOptions{
-		Host:     "127.0.0.1",
+		Host:     loopback,
 		Port:     port,
 		StoreDir: storeDir,
 		NoLog:    true,
@@ -165,12 +168,12 @@ func (c *Cluster) start(t testing.TB, i int) (*server.Server, error) {
 	routes := make([]*url.URL, 0, len(c.ports)-1)
 	for j, p := range c.ports {
 		if j != i {
-			routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p))})
+			routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort(loopback, strconv.Itoa(p))})
 		}
 	}
 	opts := &server.Options{
 		ServerName: fmt.Sprintf("%s-%d", c.name, i),
-		Host:       "127.0.0.1",
+		Host:       loopback,
 		Port:       -1,
 		NoLog:      true,
 		NoSigs:     true,
@@ -178,7 +181,7 @@ func (c *Cluster) start(t testing.TB, i int) (*server.Server, error) {
 		StoreDir:   c.dirs[i],
 		Cluster: server.ClusterOpts{
 			Name: c.name,
-			Host: "127.0.0.1",
+			Host: loopback,
 			Port: c.ports[i],
 		},
 		Routes: routes,

@@ -55,11 +55,11 @@ func ServeIfChild() {
 	}
 	routes := make([]*url.URL, 0, len(o.Routes))
 	for _, p := range o.Routes {
-		routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p))})
+		routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort(loopback, strconv.Itoa(p))})
 	}
 	opts := &server.Options{
 		ServerName: o.Name,
-		Host:       "127.0.0.1",
+		Host:       loopback,
 		Port:       o.Port,
 		NoLog:      true,
 		NoSigs:     true,
@@ -68,7 +68,7 @@ func ServeIfChild() {
 		Routes:     routes,
 	}
 	if o.ClusterPort != 0 {
-		opts.Cluster = server.ClusterOpts{Name: o.Cluster, Host: "127.0.0.1", Port: o.ClusterPort}
+		opts.Cluster = server.ClusterOpts{Name: o.Cluster, Host: loopback, Port: o.ClusterPort}
 	}
 	if o.HeapPort != 0 {
 		go serveHeap(o.HeapPort)
@@ -98,7 +98,7 @@ func serveHeap(port int) {
 		runtime.ReadMemStats(&m)
 		fmt.Fprint(w, m.HeapAlloc)
 	})
-	_ = http.ListenAndServe(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), mux)
+	_ = http.ListenAndServe(net.JoinHostPort(loopback, strconv.Itoa(port)), mux)
 }
 
 // ProcessCluster is a NATS cluster of server processes on loopback: each
@@ -197,7 +197,7 @@ func (c *ProcessCluster) Start(i int) {
 	c.mu.Lock()
 	c.procs[i] = cmd
 	c.mu.Unlock()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.opts[i].Port))
+	addr := net.JoinHostPort(loopback, strconv.Itoa(c.opts[i].Port))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
@@ -217,7 +217,7 @@ func (c *ProcessCluster) Start(i int) {
 	}
 	// Reap the process when it ends, whoever ends it.
 	go func() {
-		<-exited
+		<-exited //nolint:errcheck // stopped or killed on purpose: the exit status says nothing new
 		c.mu.Lock()
 		if c.procs[i] == cmd {
 			c.procs[i] = nil

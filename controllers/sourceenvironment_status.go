@@ -154,7 +154,8 @@ func setIdempotencyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, no
 	held := fmt.Sprintf("the duplicate window holds %d keys (about %s of memory on each NATS server with a replica)",
 		st.IdempotencyKeysHeld, windowMemory(st.IdempotencyKeysHeld))
 	if keys != nil && keys.stream != "" {
-		held = fmt.Sprintf("stream %s holds %d idempotency keys (%d actions stored) in its duplicate window of %s, about %s of memory on each NATS server with a replica",
+		held = fmt.Sprintf("stream %s holds %d idempotency keys (%d actions stored) in its duplicate window of %s, "+
+			"about %s of memory on each NATS server with a replica",
 			keys.stream, st.IdempotencyKeysHeld, keys.messages, keys.window, windowMemory(st.IdempotencyKeysHeld))
 	}
 	switch {

@@ -16,7 +16,9 @@ import (
 // self (this pod's IP): the peers an ingress asks whether they reach NATS
 // (ingress.PeerChecker). Pods not ready are included: a pod out of the Service
 // because it cannot reach NATS itself answers that it does not.
-func ServicePeers(c discoveryclient.EndpointSlicesGetter, namespace, service, portName, self string) func(ctx context.Context) ([]string, error) {
+func ServicePeers(
+	c discoveryclient.EndpointSlicesGetter, namespace, service, portName, self string,
+) func(ctx context.Context) ([]string, error) {
 	return func(ctx context.Context) ([]string, error) {
 		slices, err := c.EndpointSlices(namespace).List(ctx, metav1.ListOptions{
 			LabelSelector: discoveryv1.LabelServiceName + "=" + service,

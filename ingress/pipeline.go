@@ -321,7 +321,7 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 		return msgs
 	}
 	rec.Subject = jetstream.ActionSubject(env.Environment, string(p.action.Kind))
-	return append(msgs, jetstream.Message{Subject: rec.Subject, Data: data})
+	return append(msgs, jetstream.Message{Subject: rec.Subject, MsgID: msgID, Data: data})
 }
 
 // PublishEvents returns the outcome's messages grouped by event, for

@@ -73,7 +73,10 @@ func TestPublishEventsStoresAnEventInOrderUnderOneID(t *testing.T) {
 				t.Errorf("sequence %d holds %s, want %s: an event's messages are stored in the order given", i+1, got.Data, m.Data)
 			}
 			wantID := ""
-			if k == 0 {
+			switch {
+			case len(ev.Messages) == 1:
+				wantID = m.MsgID // a message alone goes with its own id
+			case k == 0:
 				wantID = ev.ID
 			}
 			if id := got.Header.Get(jetstream.MsgIDHeader); id != wantID {
@@ -179,6 +182,7 @@ func TestPublishEventsWithoutAtomicBatchesPublishesInOrder(t *testing.T) {
 	ev := event("evt_legacy", 3)
 	for k := range ev.Messages {
 		ev.Messages[k].Subject = fmt.Sprintf("legacy.%d", k)
+		ev.Messages[k].MsgID = "" // ids derived from the event's
 	}
 
 	for attempt, wantDup := range []bool{false, true} {

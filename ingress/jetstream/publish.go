@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -65,7 +66,8 @@ type Result struct {
 type Event struct {
 	// ID, when not empty, is the event's deduplication id, built with [MsgID]:
 	// the stream stores an event with a given ID once per duplicate window.
-	// The MsgID of Messages is not used.
+	// Where the messages are published one by one rather than as a batch, each
+	// goes with its own MsgID, or with [OrderedMsgID] of ID when it has none.
 	ID string
 	// Messages are the event's messages, in the order the stream must keep.
 	Messages []Message
@@ -106,12 +108,13 @@ func (c *Client) PublishAll(ctx context.Context, msgs []Message) ([]Result, erro
 // of its first message, so the duplicate window holds one id per event, and a
 // replay of an event already stored is rejected as a whole and reported
 // Duplicate for every message. An event of one message is a plain publish with
-// the ID as its Nats-Msg-Id.
+// its MsgID (or, without one, the event's ID) as its Nats-Msg-Id.
 //
 // Where the server cannot take atomic batches (older than 2.12, or the stream
 // does not allow them) an event's messages are published one at a time, each
-// waiting for the previous one's ack so the order holds, the first with the
-// event's ID and the others with ids derived from it ([OrderedMsgID]).
+// waiting for the previous one's ack so the order holds, each with its MsgID
+// (or, without one, the first with the event's ID and the others with ids
+// derived from it: [OrderedMsgID]).
 //
 // A message over the server's max payload is not sent: its Result says so
 // (a fault a retry cannot fix) and the event's other messages are published
@@ -373,7 +376,7 @@ func (p *publication) duplicate(u *unit) {
 func (p *publication) publishOrdered(u *unit) {
 	for n, k := range u.send {
 		m := u.ev.Messages[k]
-		m.MsgID = OrderedMsgID(u.ev.ID, k)
+		m.MsgID = cmp.Or(m.MsgID, OrderedMsgID(u.ev.ID, k))
 		one := unit{ev: &Event{ID: m.MsgID, Messages: []Message{m}}, first: u.first + k, send: []int{0}}
 		if err := p.start(&one); err != nil {
 			p.failUnit(&one, err)
@@ -431,10 +434,14 @@ const (
 // about one message) and the error.
 func (c *Client) sendUnit(ctx context.Context, u *unit) (jetstream.PubAckFuture, int, error) {
 	if len(u.send) == 1 {
+		// One message goes with its own id, or the event's; one of an event
+		// published message by message with its own, or one derived from the
+		// event's.
 		m := u.ev.Messages[u.send[0]]
-		m.MsgID = u.ev.ID
 		if u.split {
-			m.MsgID = OrderedMsgID(u.ev.ID, u.send[0])
+			m.MsgID = cmp.Or(m.MsgID, OrderedMsgID(u.ev.ID, u.send[0]))
+		} else {
+			m.MsgID = cmp.Or(m.MsgID, u.ev.ID)
 		}
 		f, err := c.publishAsync(ctx, &m)
 		if err != nil {

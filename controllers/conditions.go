@@ -13,7 +13,9 @@ import (
 // setCondition sets a condition on conds with the object's generation as its
 // observedGeneration. lastTransitionTime is now when the status flips and kept
 // otherwise. It reports whether anything changed.
-func setCondition(conds *[]metav1.Condition, generation int64, now time.Time, typ string, status metav1.ConditionStatus, reason, message string) bool {
+func setCondition(
+	conds *[]metav1.Condition, generation int64, now time.Time, typ string, status metav1.ConditionStatus, reason, message string,
+) bool {
 	return meta.SetStatusCondition(conds, metav1.Condition{
 		Type:               typ,
 		Status:             status,
@@ -49,7 +51,10 @@ func transition(old, cur []metav1.Condition, typ string) (before, after *metav1.
 // transition): Normal when it is now True, Warning when False. reason names the Event
 // from the condition before (nil when it was not set) and after, or returns "" to
 // record nothing; a resource still coming up, for instance, is not news.
-func eventOnTransition(rec events.EventRecorder, obj runtime.Object, old, cur []metav1.Condition, typ string, reason func(before, after *metav1.Condition) string) {
+func eventOnTransition(
+	rec events.EventRecorder, obj runtime.Object, old, cur []metav1.Condition, typ string,
+	reason func(before, after *metav1.Condition) string,
+) {
 	before, after, changed := transition(old, cur, typ)
 	if !changed || rec == nil {
 		return

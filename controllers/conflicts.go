@@ -33,8 +33,7 @@ func requeueOnConflict(ctx context.Context, res ctrl.Result, err error) (ctrl.Re
 // it yet) counts as one.
 func onlyConflicts(err error) bool {
 	var errs []error
-	var agg kerrors.Aggregate
-	if errors.As(err, &agg) {
+	if agg, ok := errors.AsType[kerrors.Aggregate](err); ok {
 		errs = agg.Errors()
 	} else if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()

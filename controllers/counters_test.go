@@ -132,7 +132,7 @@ func TestIdempotencyKeysHeldCountsTheStream(t *testing.T) {
 	}
 
 	// Idempotency off: no keys.
-	se.Spec.Idempotency.Enabled = ptrTo(false)
+	se.Spec.Idempotency.Enabled = new(false)
 	if err := h.c.Update(h.ctx(), se); err != nil {
 		t.Fatal(err)
 	}

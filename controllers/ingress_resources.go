@@ -372,11 +372,11 @@ func (p ingressPod) mutateContainer(c *corev1.Container) {
 		c.Resources = defaultIngressResources()
 	}
 	c.SecurityContext = &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptrTo(false),
-		ReadOnlyRootFilesystem:   ptrTo(true),
-		RunAsNonRoot:             ptrTo(true),
-		RunAsUser:                ptrTo[int64](IngressUID),
-		RunAsGroup:               ptrTo[int64](IngressUID),
+		AllowPrivilegeEscalation: new(false),
+		ReadOnlyRootFilesystem:   new(true),
+		RunAsNonRoot:             new(true),
+		RunAsUser:                new(int64(IngressUID)),
+		RunAsGroup:               new(int64(IngressUID)),
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 	}
 	c.VolumeMounts = nil
@@ -400,12 +400,12 @@ func (p ingressPod) mutatePodTemplate(t *corev1.PodTemplateSpec) {
 	}
 	spec := &t.Spec
 	spec.ServiceAccountName = ingressName(p.SourceEnvironment)
-	spec.AutomountServiceAccountToken = ptrTo(true)
-	spec.TerminationGracePeriodSeconds = ptrTo(ingressTerminationGracePeriod)
+	spec.AutomountServiceAccountToken = new(true)
+	spec.TerminationGracePeriodSeconds = new(ingressTerminationGracePeriod)
 	spec.SecurityContext = &corev1.PodSecurityContext{
-		RunAsNonRoot:   ptrTo(true),
-		RunAsUser:      ptrTo[int64](IngressUID),
-		RunAsGroup:     ptrTo[int64](IngressUID),
+		RunAsNonRoot:   new(true),
+		RunAsUser:      new(int64(IngressUID)),
+		RunAsGroup:     new(int64(IngressUID)),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 
@@ -416,7 +416,7 @@ func (p ingressPod) mutatePodTemplate(t *corev1.PodTemplateSpec) {
 			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName:  p.Credentials.Name,
 				Items:       []corev1.KeyToPath{{Key: secretKey(*p.Credentials), Path: "creds"}},
-				DefaultMode: ptrTo[int32](corev1.SecretVolumeSourceDefaultMode),
+				DefaultMode: new(corev1.SecretVolumeSourceDefaultMode),
 			}},
 		})
 	}
@@ -446,9 +446,9 @@ func (p ingressPod) mutateDeployment(d *appsv1.Deployment, replicas *int32) {
 	}
 	switch {
 	case replicas != nil:
-		d.Spec.Replicas = ptrTo(*replicas)
+		d.Spec.Replicas = new(*replicas)
 	case creating:
-		d.Spec.Replicas = ptrTo[int32](DefaultIngressReplicas)
+		d.Spec.Replicas = new(int32(DefaultIngressReplicas))
 	}
 	zero, one := intstr.FromInt32(0), intstr.FromInt32(1)
 	d.Spec.Strategy = appsv1.DeploymentStrategy{
@@ -465,5 +465,3 @@ func secretKey(ref v1alpha1.SecretKeyReference) string {
 	}
 	return ref.Key
 }
-
-func ptrTo[T any](v T) *T { return &v }

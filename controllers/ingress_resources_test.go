@@ -133,7 +133,7 @@ func TestIngressDeployment(t *testing.T) {
 	custom := &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}
 	existing := func(replicas int32) *appsv1.Deployment {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "x", CreationTimestamp: metav1.Now()}}
-		d.Spec.Replicas = ptrTo(replicas)
+		d.Spec.Replicas = new(replicas)
 		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"kept": "as is"}}
 		d.Spec.Template.Annotations = map[string]string{"kubectl.kubernetes.io/restartedAt": "now"}
 		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "sidecar", Image: "proxy"}}
@@ -149,53 +149,19 @@ func TestIngressDeployment(t *testing.T) {
 		"new, replicas unset: two": {
 			pod:  ingressPod{SourceEnvironment: "stripe-production", Image: "inlet:dev", NATSURL: "nats://nats:4222"},
 			have: &appsv1.Deployment{}, wantReplicas: 2,
-			check: func(t *testing.T, d *appsv1.Deployment) {
-				c := d.Spec.Template.Spec.Containers[0]
-				wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=stripe-production", "--listen=:8080",
-					"--metrics-listen=:9090", "--nats-url=nats://nats:4222", "--shutdown-delay=5s", "--drain=10s", "--peers-service=stripe-production-ingress"}
-				if c.Name != "ingress" || c.Image != "inlet:dev" || !slices.Equal(c.Command, []string{"/inlet"}) || !slices.Equal(c.Args, wantArgs) {
-					t.Errorf("container %s %s %v %v", c.Name, c.Image, c.Command, c.Args)
-				}
-				if c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.namespace" || c.Env[1].ValueFrom.FieldRef.FieldPath != "metadata.name" {
-					t.Errorf("env %+v", c.Env)
-				}
-				wantPorts := []corev1.ContainerPort{
-					{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
-					{Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP},
-				}
-				if !slices.Equal(c.Ports, wantPorts) || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
-					t.Errorf("ports %+v, probes %+v %+v", c.Ports, c.LivenessProbe, c.ReadinessProbe)
-				}
-				if !equality.Semantic.DeepEqual(c.Resources, defaultIngressResources()) {
-					t.Errorf("resources %+v", c.Resources)
-				}
-				sc, psc := c.SecurityContext, d.Spec.Template.Spec.SecurityContext
-				if *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || *sc.RunAsUser != 65532 ||
-					!slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) ||
-					!*psc.RunAsNonRoot || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-					t.Errorf("security %+v %+v", sc, psc)
-				}
-				spec := d.Spec.Template.Spec
-				if spec.ServiceAccountName != "stripe-production-ingress" || !*spec.AutomountServiceAccountToken || len(spec.Volumes) != 0 {
-					t.Errorf("service account %q, automount %v, volumes %v", spec.ServiceAccountName, *spec.AutomountServiceAccountToken, spec.Volumes)
-				}
-				want := map[string]string{LabelName: IngressAppName, LabelInstance: "stripe-production"}
-				if !equality.Semantic.DeepEqual(d.Spec.Selector.MatchLabels, want) || d.Spec.Template.Labels[LabelManagedBy] != ManagedBy {
-					t.Errorf("selector %v, template labels %v", d.Spec.Selector.MatchLabels, d.Spec.Template.Labels)
-				}
-			},
+			check: checkDefaultIngressDeployment,
 		},
 		"new, replicas set to one": {
-			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: &appsv1.Deployment{}, replicas: ptrTo[int32](1), wantReplicas: 1,
+			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: &appsv1.Deployment{}, replicas: new(int32(1)), wantReplicas: 1,
 		},
 		"new, replicas set": {
-			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: &appsv1.Deployment{}, replicas: ptrTo[int32](3), wantReplicas: 3,
+			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: &appsv1.Deployment{}, replicas: new(int32(3)), wantReplicas: 3,
 		},
 		"scaled by someone else, replicas unset: left alone": {
 			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: existing(7), wantReplicas: 7,
 		},
 		"scaled by someone else, replicas set: spec wins": {
-			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: existing(7), replicas: ptrTo[int32](2), wantReplicas: 2,
+			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: existing(7), replicas: new(int32(2)), wantReplicas: 2,
 		},
 		"others' fields kept": {
 			pod: ingressPod{SourceEnvironment: "x", Image: "i"}, have: existing(1), wantReplicas: 1,
@@ -247,6 +213,44 @@ func TestIngressDeployment(t *testing.T) {
 				t.Errorf("a second apply changes the Deployment:\n%s", diff.Diff(d, again))
 			}
 		})
+	}
+}
+
+// checkDefaultIngressDeployment checks the Deployment of an ingressPod that sets
+// only its SourceEnvironment, image and NATS URL.
+func checkDefaultIngressDeployment(t *testing.T, d *appsv1.Deployment) {
+	c := d.Spec.Template.Spec.Containers[0]
+	wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=stripe-production", "--listen=:8080",
+		"--metrics-listen=:9090", "--nats-url=nats://nats:4222", "--shutdown-delay=5s", "--drain=10s", "--peers-service=stripe-production-ingress"}
+	if c.Name != "ingress" || c.Image != "inlet:dev" || !slices.Equal(c.Command, []string{"/inlet"}) || !slices.Equal(c.Args, wantArgs) {
+		t.Errorf("container %s %s %v %v", c.Name, c.Image, c.Command, c.Args)
+	}
+	if c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.namespace" || c.Env[1].ValueFrom.FieldRef.FieldPath != "metadata.name" {
+		t.Errorf("env %+v", c.Env)
+	}
+	wantPorts := []corev1.ContainerPort{
+		{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
+		{Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP},
+	}
+	if !slices.Equal(c.Ports, wantPorts) || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+		t.Errorf("ports %+v, probes %+v %+v", c.Ports, c.LivenessProbe, c.ReadinessProbe)
+	}
+	if !equality.Semantic.DeepEqual(c.Resources, defaultIngressResources()) {
+		t.Errorf("resources %+v", c.Resources)
+	}
+	sc, psc := c.SecurityContext, d.Spec.Template.Spec.SecurityContext
+	if *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || *sc.RunAsUser != 65532 ||
+		!slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) ||
+		!*psc.RunAsNonRoot || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("security %+v %+v", sc, psc)
+	}
+	spec := d.Spec.Template.Spec
+	if spec.ServiceAccountName != "stripe-production-ingress" || !*spec.AutomountServiceAccountToken || len(spec.Volumes) != 0 {
+		t.Errorf("service account %q, automount %v, volumes %v", spec.ServiceAccountName, *spec.AutomountServiceAccountToken, spec.Volumes)
+	}
+	want := map[string]string{LabelName: IngressAppName, LabelInstance: "stripe-production"}
+	if !equality.Semantic.DeepEqual(d.Spec.Selector.MatchLabels, want) || d.Spec.Template.Labels[LabelManagedBy] != ManagedBy {
+		t.Errorf("selector %v, template labels %v", d.Spec.Selector.MatchLabels, d.Spec.Template.Labels)
 	}
 }
 

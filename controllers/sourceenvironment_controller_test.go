@@ -23,12 +23,15 @@ import (
 	"inlet.dev/inlet/ingress/stats"
 )
 
-// The samples' SourceEnvironments, their Secrets and their mapping counts.
-var samples = map[string]struct {
+// sample is what a sample SourceEnvironment references and what it counts.
+type sample struct {
 	secrets  []string
 	token    bool
 	mappings int32
-}{
+}
+
+// The samples' SourceEnvironments, their Secrets and their mapping counts.
+var samples = map[string]sample{
 	"clerk-production":   {secrets: []string{"clerk-webhook"}, mappings: 2},
 	"github-development": {secrets: []string{"github-webhook"}, mappings: 1},
 	"segment-production": {secrets: []string{"segment-production-endpoint-token", "segment-webhook"}, token: true, mappings: 2},
@@ -40,53 +43,7 @@ func TestSamplesComeUp(t *testing.T) {
 	h.applySamples()
 
 	for name, want := range samples {
-		se := h.waitForCondition(name, v1alpha1.ConditionStreamsReady, metav1.ConditionTrue, v1alpha1.ReasonStreamsReady)
-		ingress := ingressName(name)
-
-		// Everything the ingress needs exists and is owned by its SourceEnvironment.
-		for _, obj := range []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &appsv1.Deployment{}, &corev1.Service{}} {
-			eventually(t, fmt.Sprintf("%T %s", obj, ingress), func() error {
-				if err := h.c.Get(h.ctx(), h.key(ingress), obj); err != nil {
-					return err
-				}
-				return controlledBy(obj, se)
-			})
-		}
-
-		// The Role reads exactly the Secrets the environment references.
-		role := &rbacv1.Role{}
-		if err := h.c.Get(h.ctx(), h.key(ingress), role); err != nil {
-			t.Fatal(err)
-		}
-		var secretNames []string
-		for _, rule := range role.Rules {
-			if slices.Contains(rule.Resources, "secrets") {
-				secretNames = append(secretNames, rule.ResourceNames...)
-				if !slices.Equal(rule.Verbs, []string{"get", "list", "watch"}) {
-					t.Errorf("%s: secret verbs %v", name, rule.Verbs)
-				}
-			}
-		}
-		if !slices.Equal(secretNames, want.secrets) {
-			t.Errorf("%s: Role reads Secrets %v, want exactly %v", name, secretNames, want.secrets)
-		}
-
-		// The pod runs the ingress for this environment, locked down.
-		dep := &appsv1.Deployment{}
-		if err := h.c.Get(h.ctx(), h.key(ingress), dep); err != nil {
-			t.Fatal(err)
-		}
-		c := dep.Spec.Template.Spec.Containers[0]
-		wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=" + name, "--listen=:8080",
-			"--metrics-listen=:9090", "--nats-url=" + h.url, "--shutdown-delay=5s", "--drain=10s", "--peers-service=" + ingressName(name)}
-		if c.Name != "ingress" || c.Image != "inlet:test" || !slices.Equal(c.Args, wantArgs) || *dep.Spec.Replicas != 2 {
-			t.Errorf("%s: container %s image %s args %v replicas %d", name, c.Name, c.Image, c.Args, *dep.Spec.Replicas)
-		}
-		if sc := c.SecurityContext; sc == nil || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || *sc.RunAsUser != 65532 {
-			t.Errorf("%s: container security context %+v", name, sc)
-		}
-
-		h.markAvailable(ingress)
+		checkSampleIngress(t, h, name, want)
 	}
 
 	// The token Secret of the source that signs nothing.
@@ -109,35 +66,7 @@ func TestSamplesComeUp(t *testing.T) {
 
 	// Every environment is Ready, and its status says where to send events.
 	for name, want := range samples {
-		se := h.waitForCondition(name, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
-		if err := hasCondition(se.Status.Conditions, se.Generation, v1alpha1.ConditionIngressAvailable, metav1.ConditionTrue, v1alpha1.ReasonDeploymentAvailable); err != nil {
-			t.Error(err)
-		}
-		wantEndpoint := "https://events.example.com/e/" + h.ns + "/" + name
-		if want.token {
-			wantEndpoint += "/{token}"
-		}
-		eventually(t, name+" status", func() error {
-			se, err := h.sourceEnvironment(name)
-			if err != nil {
-				return err
-			}
-			st := se.Status
-			if st.Endpoint != wantEndpoint || st.ReadyReplicas != 2 || st.Mappings != want.mappings || st.ObservedGeneration != se.Generation {
-				return fmt.Errorf("endpoint %q, readyReplicas %d, mappings %d, observedGeneration %d; want %q, 2, %d, %d",
-					st.Endpoint, st.ReadyReplicas, st.Mappings, st.ObservedGeneration, wantEndpoint, want.mappings, se.Generation)
-			}
-			if want.token != (st.EndpointTokenSecretRef != nil) {
-				return fmt.Errorf("endpointTokenSecretRef %v", st.EndpointTokenSecretRef)
-			}
-			return nil
-		})
-		if strings.Contains(fmt.Sprint(se.Status), string(token.Data[config.EndpointTokenKey])) {
-			t.Errorf("%s: the endpoint token appears in status", name)
-		}
-		if !slices.Contains(se.Finalizers, SourceEnvironmentFinalizer) {
-			t.Errorf("%s has no finalizer", name)
-		}
+		checkSampleReady(t, h, name, want, token)
 	}
 	h.waitForEvent("segment-production", corev1.EventTypeNormal, v1alpha1.EventEndpointTokenCreated)
 
@@ -176,6 +105,92 @@ func TestSamplesComeUp(t *testing.T) {
 			}
 			return hasCondition(src.Status.Conditions, src.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
 		})
+	}
+}
+
+// checkSampleIngress waits for the streams of sample SourceEnvironment name, checks
+// the objects of its ingress and marks its Deployment available.
+func checkSampleIngress(t *testing.T, h *harness, name string, want sample) {
+	se := h.waitForCondition(name, v1alpha1.ConditionStreamsReady, metav1.ConditionTrue, v1alpha1.ReasonStreamsReady)
+	ingress := ingressName(name)
+
+	// Everything the ingress needs exists and is owned by its SourceEnvironment.
+	for _, obj := range []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &appsv1.Deployment{}, &corev1.Service{}} {
+		eventually(t, fmt.Sprintf("%T %s", obj, ingress), func() error {
+			if err := h.c.Get(h.ctx(), h.key(ingress), obj); err != nil {
+				return err
+			}
+			return controlledBy(obj, se)
+		})
+	}
+
+	// The Role reads exactly the Secrets the environment references.
+	role := &rbacv1.Role{}
+	if err := h.c.Get(h.ctx(), h.key(ingress), role); err != nil {
+		t.Fatal(err)
+	}
+	var secretNames []string
+	for _, rule := range role.Rules {
+		if slices.Contains(rule.Resources, "secrets") {
+			secretNames = append(secretNames, rule.ResourceNames...)
+			if !slices.Equal(rule.Verbs, []string{"get", "list", "watch"}) {
+				t.Errorf("%s: secret verbs %v", name, rule.Verbs)
+			}
+		}
+	}
+	if !slices.Equal(secretNames, want.secrets) {
+		t.Errorf("%s: Role reads Secrets %v, want exactly %v", name, secretNames, want.secrets)
+	}
+
+	// The pod runs the ingress for this environment, locked down.
+	dep := &appsv1.Deployment{}
+	if err := h.c.Get(h.ctx(), h.key(ingress), dep); err != nil {
+		t.Fatal(err)
+	}
+	c := dep.Spec.Template.Spec.Containers[0]
+	wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=" + name, "--listen=:8080",
+		"--metrics-listen=:9090", "--nats-url=" + h.url, "--shutdown-delay=5s", "--drain=10s", "--peers-service=" + ingressName(name)}
+	if c.Name != "ingress" || c.Image != "inlet:test" || !slices.Equal(c.Args, wantArgs) || *dep.Spec.Replicas != 2 {
+		t.Errorf("%s: container %s image %s args %v replicas %d", name, c.Name, c.Image, c.Args, *dep.Spec.Replicas)
+	}
+	if sc := c.SecurityContext; sc == nil || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || *sc.RunAsUser != 65532 {
+		t.Errorf("%s: container security context %+v", name, sc)
+	}
+
+	h.markAvailable(ingress)
+}
+
+// checkSampleReady waits for sample SourceEnvironment name to be Ready and checks its
+// status, which must not show the endpoint token.
+func checkSampleReady(t *testing.T, h *harness, name string, want sample, token *corev1.Secret) {
+	se := h.waitForCondition(name, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
+	if err := hasCondition(se.Status.Conditions, se.Generation, v1alpha1.ConditionIngressAvailable, metav1.ConditionTrue, v1alpha1.ReasonDeploymentAvailable); err != nil {
+		t.Error(err)
+	}
+	wantEndpoint := "https://events.example.com/e/" + h.ns + "/" + name
+	if want.token {
+		wantEndpoint += "/{token}"
+	}
+	eventually(t, name+" status", func() error {
+		se, err := h.sourceEnvironment(name)
+		if err != nil {
+			return err
+		}
+		st := se.Status
+		if st.Endpoint != wantEndpoint || st.ReadyReplicas != 2 || st.Mappings != want.mappings || st.ObservedGeneration != se.Generation {
+			return fmt.Errorf("endpoint %q, readyReplicas %d, mappings %d, observedGeneration %d; want %q, 2, %d, %d",
+				st.Endpoint, st.ReadyReplicas, st.Mappings, st.ObservedGeneration, wantEndpoint, want.mappings, se.Generation)
+		}
+		if want.token != (st.EndpointTokenSecretRef != nil) {
+			return fmt.Errorf("endpointTokenSecretRef %v", st.EndpointTokenSecretRef)
+		}
+		return nil
+	})
+	if strings.Contains(fmt.Sprint(se.Status), string(token.Data[config.EndpointTokenKey])) {
+		t.Errorf("%s: the endpoint token appears in status", name)
+	}
+	if !slices.Contains(se.Finalizers, SourceEnvironmentFinalizer) {
+		t.Errorf("%s has no finalizer", name)
 	}
 }
 
@@ -389,7 +404,7 @@ func TestReplicasAreLeftToWhoeverScales(t *testing.T) {
 
 	// spec.ingress.replicas, once set, wins; with one replica the PDB goes.
 	se, _ := h.sourceEnvironment("stripe-production")
-	se.Spec.Ingress.Replicas = ptrTo[int32](1)
+	se.Spec.Ingress.Replicas = new(int32(1))
 	if err := h.c.Update(h.ctx(), se); err != nil {
 		t.Fatal(err)
 	}

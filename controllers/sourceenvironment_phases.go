@@ -366,7 +366,8 @@ func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
 		if i == 0 {
 			attrs = append(attrs, fmt.Sprintf("duplicate window %s", h.Duplicates))
 			if !h.AllowAtomicPublish {
-				attrs = append(attrs, "no atomic batches: each event's actions are published one at a time (NATS 2.12 or later stores them all or none)")
+				attrs = append(attrs, "no atomic batches: each event's actions are published one at a time "+
+					"(NATS 2.12 or later stores them all or none)")
 			}
 		} else {
 			attrs = append(attrs, fmt.Sprintf("retention %s", h.MaxAge))
@@ -397,10 +398,13 @@ const streamRecreated inletjs.EnsureResult = "Recreated"
 // recordStreamResults records one Event for the streams created, one for those
 // re-created and one for those updated: Events of the same reason about one object are
 // merged into a series, which would hide the second stream's name.
-func (r *SourceEnvironmentReconciler) recordStreamResults(ctx context.Context, se *v1alpha1.SourceEnvironment, results map[inletjs.EnsureResult][]string) {
+func (r *SourceEnvironmentReconciler) recordStreamResults(
+	ctx context.Context, se *v1alpha1.SourceEnvironment, results map[inletjs.EnsureResult][]string,
+) {
 	if created := results[inletjs.StreamCreated]; len(created) > 0 {
 		logf.FromContext(ctx).Info("streams created", "streams", created)
-		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, v1alpha1.EventStreamCreated, "EnsureStream", "created JetStream %s", streamList(created))
+		r.recorder.Eventf(se, nil, corev1.EventTypeNormal, v1alpha1.EventStreamCreated, "EnsureStream",
+			"created JetStream %s", streamList(created))
 	}
 	if recreated := results[streamRecreated]; len(recreated) > 0 {
 		logf.FromContext(ctx).Info("streams re-created", "streams", recreated)

@@ -36,8 +36,9 @@ var (
 	t1 = t0.Add(time.Hour)
 )
 
-func cond(typ string, status metav1.ConditionStatus, reason string, gen int64, at time.Time) metav1.Condition {
-	return metav1.Condition{Type: typ, Status: status, Reason: reason, ObservedGeneration: gen, LastTransitionTime: metav1.NewTime(at)}
+// cond returns a Ready condition.
+func cond(status metav1.ConditionStatus, reason string, gen int64, at time.Time) metav1.Condition {
+	return metav1.Condition{Type: v1alpha1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: gen, LastTransitionTime: metav1.NewTime(at)}
 }
 
 func TestSetCondition(t *testing.T) {
@@ -52,15 +53,15 @@ func TestSetCondition(t *testing.T) {
 			status: metav1.ConditionTrue, reason: "Ready", wantChanged: true, wantTime: t1,
 		},
 		"same status keeps the transition time": {
-			have:   []metav1.Condition{cond("Ready", metav1.ConditionFalse, "A", 1, t0)},
+			have:   []metav1.Condition{cond(metav1.ConditionFalse, "A", 1, t0)},
 			status: metav1.ConditionFalse, reason: "B", wantChanged: true, wantTime: t0,
 		},
 		"flip moves the transition time": {
-			have:   []metav1.Condition{cond("Ready", metav1.ConditionFalse, "A", 2, t0)},
+			have:   []metav1.Condition{cond(metav1.ConditionFalse, "A", 2, t0)},
 			status: metav1.ConditionTrue, reason: "Ready", wantChanged: true, wantTime: t1,
 		},
 		"nothing new": {
-			have:   []metav1.Condition{cond("Ready", metav1.ConditionTrue, "Ready", 2, t0)},
+			have:   []metav1.Condition{cond(metav1.ConditionTrue, "Ready", 2, t0)},
 			status: metav1.ConditionTrue, reason: "Ready", wantChanged: false, wantTime: t0,
 		},
 	}
@@ -80,13 +81,13 @@ func TestSetCondition(t *testing.T) {
 func TestSourceEnvironmentConditions(t *testing.T) {
 	available := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "x-ingress"},
-		Spec:       appsv1.DeploymentSpec{Replicas: ptrTo[int32](2)},
+		Spec:       appsv1.DeploymentSpec{Replicas: new(int32(2))},
 		Status:     appsv1.DeploymentStatus{AvailableReplicas: 1, ReadyReplicas: 1},
 	}
 	starting := available.DeepCopy()
 	starting.Status = appsv1.DeploymentStatus{}
 	scaledDown := available.DeepCopy()
-	scaledDown.Spec.Replicas = ptrTo[int32](0)
+	scaledDown.Spec.Replicas = new(int32(0))
 
 	type want struct{ status, reason string }
 	tests := map[string]struct {
@@ -409,7 +410,7 @@ func TestMappingAndSourceReadyConditions(t *testing.T) {
 
 func TestTransitionEvents(t *testing.T) {
 	ready := func(status metav1.ConditionStatus, reason string) []metav1.Condition {
-		return []metav1.Condition{cond(v1alpha1.ConditionReady, status, reason, 1, t0)}
+		return []metav1.Condition{cond(status, reason, 1, t0)}
 	}
 	tests := map[string]struct {
 		old, cur []metav1.Condition

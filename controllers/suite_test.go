@@ -98,7 +98,7 @@ func startOn(t *testing.T, opts Options, url string) *harness {
 		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns.Name: {}}, ByObject: CacheByObject(opts)},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Controller:             ctrlconfig.Controller{SkipNameValidation: ptrTo(true)},
+		Controller:             ctrlconfig.Controller{SkipNameValidation: new(true)},
 	})
 	if err != nil {
 		t.Fatalf("create manager: %v", err)
@@ -159,13 +159,13 @@ func (h *harness) create(objs ...client.Object) {
 }
 
 // applySamples creates the objects of the given files of config/samples (all of
-// them when none is given) and returns how many of each kind it created.
-func (h *harness) applySamples(files ...string) map[string]int {
+// them when none is given).
+func (h *harness) applySamples(files ...string) {
 	h.t.Helper()
 	dir := filepath.Join(testenv.RepoRoot(), "config", "samples")
 	paths := []string{dir}
 	if len(files) > 0 {
-		paths = nil
+		paths = make([]string, 0, len(files))
 		for _, f := range files {
 			paths = append(paths, filepath.Join(dir, f))
 		}
@@ -174,15 +174,12 @@ func (h *harness) applySamples(files ...string) map[string]int {
 	if err != nil {
 		h.t.Fatalf("load samples: %v", err)
 	}
-	kinds := map[string]int{}
 	for _, o := range objs {
 		o.SetNamespace(h.ns)
 		if err := h.c.Create(h.ctx(), o.Unstructured); err != nil {
 			h.t.Fatalf("create %s: %v", o.Origin(), err)
 		}
-		kinds[o.GetKind()]++
 	}
-	return kinds
 }
 
 // sourceEnvironment reads a SourceEnvironment.

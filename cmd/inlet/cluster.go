@@ -69,11 +69,14 @@ is deployed in that cluster: two operators would fight over the same resources.`
 	}
 	cache, _ := os.UserCacheDir()
 	f := cmd.Flags()
-	f.StringVar(&o.controlPlaneDir, "control-plane-dir", envOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")), "folder holding the etcd and kube-apiserver binaries")
+	f.StringVar(&o.controlPlaneDir, "control-plane-dir", envOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")),
+		"folder holding the etcd and kube-apiserver binaries")
 	f.StringVar(&o.crdDir, "crds", "", "folder holding inlet's CRDs; those built into this binary when empty")
-	f.StringSliceVar(&o.samples, "samples", []string{"config/samples"}, "manifest files or folders to apply once the control plane is up ('' for none)")
+	f.StringSliceVar(&o.samples, "samples", []string{"config/samples"},
+		"manifest files or folders to apply once the control plane is up ('' for none)")
 	f.StringVar(&o.kubeconfigOut, "kubeconfig-out", ".inlet/kubeconfig", "where to write the kubeconfig for kubectl")
-	f.BoolVar(&o.useKubeconfig, "use-kubeconfig", false, "use the cluster of --kubeconfig (or KUBECONFIG, ~/.kube/config) instead of starting a control plane")
+	f.BoolVar(&o.useKubeconfig, "use-kubeconfig", false,
+		"use the cluster of --kubeconfig (or KUBECONFIG, ~/.kube/config) instead of starting a control plane")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to use with --use-kubeconfig")
 	f.StringVar(&o.namespace, "namespace", "default", "namespace the samples are applied in")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address the ingress listens on")
@@ -295,7 +298,7 @@ func apply(ctx context.Context, c client.Client, namespace string, paths []strin
 		}
 		err := c.Create(ctx, o.Unstructured)
 		if apierrors.IsAlreadyExists(err) {
-			err = c.Patch(ctx, o.Unstructured, client.Apply, client.FieldOwner("inlet"), client.ForceOwnership)
+			err = c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.Unstructured), client.FieldOwner("inlet"), client.ForceOwnership)
 		}
 		if err != nil {
 			refused++

@@ -112,9 +112,14 @@ func (o *devOptions) run(ctx context.Context, out io.Writer) error {
 	if metrics != nil {
 		metricsAt = ", metrics at http://" + metrics.Addr().String() + "/metrics"
 	}
-	fmt.Fprintf(out, "\ninlet dev is up in %s: NATS JetStream at %s, ingress at http://%s%s\n", time.Since(start).Round(time.Millisecond), natsURL, ln.Addr(), metricsAt)
+	fmt.Fprintf(out, "\ninlet dev is up in %s: NATS JetStream at %s, ingress at http://%s%s\n",
+		time.Since(start).Round(time.Millisecond), natsURL, ln.Addr(), metricsAt)
 	printEndpoints(out, li.Server().Snapshot(), ln.Addr().String(), tokens)
-	fmt.Fprintf(out, "\ntry:\n  inlet send --source-environment stripe-production --sample customer.subscription.created\n  inlet events stripe-production\n  inlet actions stripe-production\n\nwatching %s for changes; Ctrl-C stops.\n", o.dir)
+	fmt.Fprintf(out, "\ntry:\n"+
+		"  inlet send --source-environment stripe-production --sample customer.subscription.created\n"+
+		"  inlet events stripe-production\n"+
+		"  inlet actions stripe-production\n"+
+		"\nwatching %s for changes; Ctrl-C stops.\n", o.dir)
 
 	err = li.Run(ctx, folder.Watch, ln)
 	fmt.Fprintln(out, "stopped")

@@ -49,9 +49,11 @@ verified, typed, mapped — and prints the actions it would publish, publishing 
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.files, "filename", "f", nil, "manifest files or folders (required)")
 	f.StringVar(&o.event, "event", "", "a payload file to run through the mappings ('-' for standard input)")
-	f.StringVarP(&o.sourceEnvironment, "source-environment", "e", "", "the SourceEnvironment the event is sent to (needed when the manifests hold several)")
+	f.StringVarP(&o.sourceEnvironment, "source-environment", "e", "",
+		"the SourceEnvironment the event is sent to (needed when the manifests hold several)")
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of manifests that name none")
-	f.StringArrayVarP(&o.headers, "header", "H", nil, "a header the event carries, 'Name: value' (repeatable); a <payload>.headers file beside the payload is read too")
+	f.StringArrayVarP(&o.headers, "header", "H", nil,
+		"a header the event carries, 'Name: value' (repeatable); a <payload>.headers file beside the payload is read too")
 	f.StringVarP(&o.output, "output", "o", "table", "table or json")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
@@ -155,7 +157,7 @@ func (o *testOptions) dryRun(ctx context.Context, out io.Writer, in config.Input
 }
 
 func printActions(out io.Writer, output string, msgs []jetstream.Message, failed []wire.ActionRecord) error {
-	if output == "json" {
+	if output == outputJSON {
 		for _, m := range msgs {
 			fmt.Fprintln(out, string(m.Data))
 		}

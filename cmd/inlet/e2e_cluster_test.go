@@ -47,6 +47,8 @@ func get(url string) (int, string) {
 // inlet send to a signed and to a token endpoint, status counters rising, and an
 // `inlet ingress` pod-like process serving one SourceEnvironment from the same API
 // server and NATS.
+//
+//nolint:gocyclo // one sequential scenario against a cluster it starts once; its steps share that state
 func TestClusterMode(t *testing.T) {
 	assets := controlPlaneDir(t)
 	dir := t.TempDir()

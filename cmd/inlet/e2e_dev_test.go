@@ -131,9 +131,9 @@ func eventually(t *testing.T, what string, timeout time.Duration, cond func() bo
 	return time.Since(start)
 }
 
-// TestDevMode is the self-hosted mode as a user runs it: inlet dev on a folder of
-// manifests, inlet send for each sample source, inlet events to see what happened.
-func TestDevMode(t *testing.T) {
+// copySamples copies the manifests of config/samples to a new folder and returns it.
+func copySamples(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	samples, _ := filepath.Glob(filepath.Join(repoRoot(), "config", "samples", "*.yaml"))
 	for _, f := range samples {
@@ -145,6 +145,13 @@ func TestDevMode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return dir
+}
+
+// TestDevMode is the self-hosted mode as a user runs it: inlet dev on a folder of
+// manifests, inlet send for each sample source, inlet events to see what happened.
+func TestDevMode(t *testing.T) {
+	dir := copySamples(t)
 	data := filepath.Join(t.TempDir(), "data")
 	listen, metricsAddr, natsAddr := freePort(t), freePort(t), freePort(t)
 	dev := start(t, "inlet dev is up", "dev", "--dir", dir, "--data", data, "--listen", listen, "--metrics-listen", metricsAddr, "--nats-listen", natsAddr)

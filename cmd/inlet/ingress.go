@@ -61,7 +61,9 @@ accepting, answers the requests in flight and flushes its logs.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace whose resources are served (required)")
 	f.StringVar(&o.sourceEnvironment, "source-environment", "", "serve only this SourceEnvironment; all of the namespace when empty")
-	f.StringVar(&o.peersService, "peers-service", "", "the Service in --namespace whose other pods are this one's peers: while NATS is unreachable, /readyz fails only if a peer reaches it (port named http)")
+	f.StringVar(&o.peersService, "peers-service", "",
+		"the Service in --namespace whose other pods are this one's peers: while NATS is unreachable, "+
+			"/readyz fails only if a peer reaches it (port named http)")
 	f.StringVar(&o.podIP, "pod-ip", os.Getenv("POD_IP"), "this pod's IP, left out of --peers-service's pods")
 	f.StringVar(&o.listen, "listen", ":8080", "address for events, /healthz and /readyz")
 	f.StringVar(&o.metricsListen, "metrics-listen", ":9090", "address for /metrics; 0 or empty turns metrics off")
@@ -70,7 +72,8 @@ accepting, answers the requests in flight and flushes its logs.`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; KUBECONFIG, the in-cluster service account or ~/.kube/config when empty")
 	f.StringVar(&o.instance, "instance", envOr("POD_NAME", host), "this instance's name in the stats bucket")
 	f.DurationVar(&o.drain, "drain", 10*time.Second, "longest wait for requests in flight at shutdown")
-	f.DurationVar(&o.shutdownDelay, "shutdown-delay", 5*time.Second, "time to keep serving after SIGTERM, while the pod is removed from the Service's endpoints")
+	f.DurationVar(&o.shutdownDelay, "shutdown-delay", 5*time.Second,
+		"time to keep serving after SIGTERM, while the pod is removed from the Service's endpoints")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
 	_ = cmd.MarkFlagRequired("namespace")
 	return cmd
@@ -121,7 +124,8 @@ func (o *ingressOptions) run(ctx context.Context) error {
 		lopts.PeersReachNATS = ingress.PeerChecker(live.ServicePeers(dc, o.namespace, o.peersService, "http", o.podIP))
 	}
 	li := live.New(lopts)
-	w, err := watch.New(cfg, watch.Options{Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment, Logger: log.WithName("watch")}, li.Apply)
+	wopts := watch.Options{Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment, Logger: log.WithName("watch")}
+	w, err := watch.New(cfg, wopts, li.Apply)
 	if err != nil {
 		_ = ln.Close()
 		if metrics != nil {

@@ -43,7 +43,8 @@ func newLogCommand(use, short string, events bool) *cobra.Command {
 		Short: short,
 		Long: short + ` from the event and action log stream in NATS JetStream:
 time, type, idempotency key, verification, idempotency, actions, status and error.`,
-		Example: fmt.Sprintf("  inlet %s stripe-production\n  inlet %s stripe-production --follow\n  inlet %s stripe-production -o json", use, use, use) +
+		Example: fmt.Sprintf("  inlet %s stripe-production\n  inlet %s stripe-production --follow\n"+
+			"  inlet %s stripe-production -o json", use, use, use) +
 			map[bool]string{true: "\n  inlet events stripe-production --id 3vWPSwuifqiXnSXEzOSqLt", false: ""}[events],
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,8 +64,14 @@ time, type, idempotency key, verification, idempotency, actions, status and erro
 	return cmd
 }
 
+// The formats of --output.
+const (
+	outputTable = "table"
+	outputJSON  = "json"
+)
+
 func (o *logOptions) run(ctx context.Context, out io.Writer, name string, events bool) error {
-	if o.output != "table" && o.output != "json" {
+	if o.output != outputTable && o.output != outputJSON {
 		return fmt.Errorf("--output is table or json, not %q", o.output)
 	}
 	connectCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -98,7 +105,7 @@ func (o *logOptions) run(ctx context.Context, out io.Writer, name string, events
 		p.print(m.Data)
 	}
 	p.flush()
-	if len(msgs) == 0 && !o.follow && o.output == "table" {
+	if len(msgs) == 0 && !o.follow && o.output == outputTable {
 		fmt.Fprintf(out, "no %s recorded yet for %s/%s\n", map[bool]string{true: "events", false: "actions"}[events], o.namespace, name)
 	}
 	if !o.follow {
@@ -134,7 +141,7 @@ type recordPrinter struct {
 }
 
 func newRecordPrinter(out io.Writer, output string, events bool) *recordPrinter {
-	return &recordPrinter{out: out, json: output == "json", events: events, tw: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
+	return &recordPrinter{out: out, json: output == outputJSON, events: events, tw: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
 }
 
 func (p *recordPrinter) print(data []byte) {

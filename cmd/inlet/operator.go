@@ -91,31 +91,48 @@ The NATS server of SourceEnvironments that name none is NATS_URL in the ConfigMa
 POD_NAMESPACE, in a cluster), or --nats-url when there is no such ConfigMap. The
 ConfigMap is watched: edit it and every SourceEnvironment moves to the new server, its
 ingress pods rolling, without restarting the operator.`,
-		Example: `  inlet operator --leader-elect --config-map inlet-config --config-map-namespace inlet-system
-  inlet operator --kubeconfig .inlet/kubeconfig --metrics-bind-address 0 --nats-url nats://127.0.0.1:4222 --ingress-image ghcr.io/acme/inlet:v1`,
+		Example: "  inlet operator --leader-elect --config-map inlet-config --config-map-namespace inlet-system\n" +
+			"  inlet operator --kubeconfig .inlet/kubeconfig --metrics-bind-address 0 --nats-url nats://127.0.0.1:4222" +
+			" --ingress-image ghcr.io/acme/inlet:v1",
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint; 0 disables it")
-	f.BoolVar(&o.secureMetrics, "metrics-secure", true, "serve metrics over HTTPS (self-signed), only to callers the API server authenticates and authorizes for get on /metrics; plain HTTP to anyone when false")
+	f.BoolVar(&o.secureMetrics, "metrics-secure", true,
+		"serve metrics over HTTPS (self-signed), only to callers the API server authenticates and "+
+			"authorizes for get on /metrics; plain HTTP to anyone when false")
 	f.BoolVar(&o.enableHTTP2, "enable-http2", false, "allow HTTP/2 on the metrics server (off against HTTP/2 stream-reset attacks)")
 	f.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas, so that one reconciles at a time")
-	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; the pod's own when empty (required outside a cluster)")
+	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
+		"namespace of the leader election Lease; the pod's own when empty (required outside a cluster)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; KUBECONFIG, the in-cluster service account or ~/.kube/config when empty")
-	f.StringVar(&o.configMap, "config-map", "inlet-config", "ConfigMap whose NATS_URL sets the NATS server of SourceEnvironments that name none, watched for changes; none when empty")
-	f.StringVar(&o.configMapNamespace, "config-map-namespace", os.Getenv("POD_NAMESPACE"), "namespace of --config-map (default $POD_NAMESPACE); no ConfigMap is read when empty")
-	f.StringVar(&o.controllers.NATSURL, "nats-url", "nats://nats.nats:4222", "NATS server of SourceEnvironments that name none, when --config-map is absent or sets no NATS_URL")
+	f.StringVar(&o.configMap, "config-map", "inlet-config",
+		"ConfigMap whose NATS_URL sets the NATS server of SourceEnvironments that name none, watched for changes; none when empty")
+	f.StringVar(&o.configMapNamespace, "config-map-namespace", os.Getenv("POD_NAMESPACE"),
+		"namespace of --config-map (default $POD_NAMESPACE); no ConfigMap is read when empty")
+	f.StringVar(&o.controllers.NATSURL, "nats-url", "nats://nats.nats:4222",
+		"NATS server of SourceEnvironments that name none, when --config-map is absent or sets no NATS_URL")
 	f.StringVar(&o.controllers.NATSCredentialsFile, "nats-creds", "", "the operator's NATS credentials file")
-	f.StringVar(&o.controllers.IngressImage, "ingress-image", envOr("INLET_IMAGE", "inlet:dev"), "image of the ingress pods (default $INLET_IMAGE)")
-	f.StringVar(&o.controllers.EndpointBaseURL, "endpoint-base-url", "", "public base URL of the ingresses, e.g. https://events.example.com; the in-cluster Service URL when empty")
-	f.DurationVar(&o.controllers.ResyncInterval, "resync-interval", controllers.DefaultResyncInterval, "longest time between two refreshes of streams and status counters")
-	f.Int64Var(&o.controllers.KeysBudget, "keys-budget", controllers.DefaultKeysBudget, "idempotency keys a SourceEnvironment's duplicate window may hold before IdempotencyWithinBudget turns False")
-	f.Int32Var(&o.streams.replicas, "stream-replicas", 1, "replicas of the action and log streams of SourceEnvironments that set none (1-5; 3 on a NATS cluster); streams found with more replicas keep them")
-	f.StringVar(&o.streams.storage, "stream-storage", "File", "storage of the streams the operator creates for SourceEnvironments that set none: File or Memory; streams found keep theirs")
-	f.StringVar(&o.streams.placementCluster, "stream-placement-cluster", "", "NATS cluster to place the streams of SourceEnvironments that set no placement in; none when empty")
-	f.StringSliceVar(&o.streams.placementTags, "stream-placement-tags", nil, "server tags the servers holding the streams of SourceEnvironments that set no placement must have, comma-separated")
-	f.StringVar(&o.streams.logMaxBytes, "log-stream-max-bytes", "1Gi", "size bound of the log streams of SourceEnvironments that set no spec.publish.logMaxBytes; the oldest records go first")
+	f.StringVar(&o.controllers.IngressImage, "ingress-image", envOr("INLET_IMAGE", "inlet:dev"),
+		"image of the ingress pods (default $INLET_IMAGE)")
+	f.StringVar(&o.controllers.EndpointBaseURL, "endpoint-base-url", "",
+		"public base URL of the ingresses, e.g. https://events.example.com; the in-cluster Service URL when empty")
+	f.DurationVar(&o.controllers.ResyncInterval, "resync-interval", controllers.DefaultResyncInterval,
+		"longest time between two refreshes of streams and status counters")
+	f.Int64Var(&o.controllers.KeysBudget, "keys-budget", controllers.DefaultKeysBudget,
+		"idempotency keys a SourceEnvironment's duplicate window may hold before IdempotencyWithinBudget turns False")
+	f.Int32Var(&o.streams.replicas, "stream-replicas", 1,
+		"replicas of the action and log streams of SourceEnvironments that set none (1-5; 3 on a "+
+			"NATS cluster); streams found with more replicas keep them")
+	f.StringVar(&o.streams.storage, "stream-storage", "File",
+		"storage of the streams the operator creates for SourceEnvironments that set none: File or Memory; streams found keep theirs")
+	f.StringVar(&o.streams.placementCluster, "stream-placement-cluster", "",
+		"NATS cluster to place the streams of SourceEnvironments that set no placement in; none when empty")
+	f.StringSliceVar(&o.streams.placementTags, "stream-placement-tags", nil,
+		"server tags the servers holding the streams of SourceEnvironments that set no placement must have, comma-separated")
+	f.StringVar(&o.streams.logMaxBytes, "log-stream-max-bytes", "1Gi",
+		"size bound of the log streams of SourceEnvironments that set no spec.publish.logMaxBytes; the oldest records go first")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
 	return cmd
 }
@@ -187,7 +204,7 @@ func (o *operatorOptions) managerOptions() ctrl.Options {
 		Cache: cache.Options{ByObject: controllers.CacheByObject(o.controllers)},
 		// Within config/manager's terminationGracePeriodSeconds (10), so the Lease is
 		// released before the kubelet kills the pod.
-		GracefulShutdownTimeout: ptrTo(5 * time.Second),
+		GracefulShutdownTimeout: new(5 * time.Second),
 	}
 }
 
@@ -208,5 +225,3 @@ func newInProcessOperator(cfg *rest.Config, opts controllers.Options) (ctrl.Mana
 	}
 	return mgr, nil
 }
-
-func ptrTo[T any](v T) *T { return &v }

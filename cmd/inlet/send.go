@@ -84,10 +84,12 @@ tokens are never printed.`,
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "an extra header, 'Name: value' (repeatable)")
 	f.StringVar(&o.dir, "dir", "config/samples", "folder of manifests describing the SourceEnvironment (not with --cluster)")
 	f.StringVar(&o.dataDir, "data-dir", ".inlet/dev", "inlet dev's data folder, where endpoint tokens are kept (not with --cluster)")
-	f.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the ingress's base URL; with --cluster, the SourceEnvironment's status.endpoint when not given")
+	f.StringVar(&o.url, "url", "http://127.0.0.1:8080",
+		"the ingress's base URL; with --cluster, the SourceEnvironment's status.endpoint when not given")
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment; with --cluster, the context's when not given")
 	f.BoolVar(&o.unsigned, "unsigned", false, "send without a signature, to see a 401")
-	f.BoolVar(&o.cluster, "cluster", false, "read the SourceEnvironment, its Source and Secrets from the cluster of your kubeconfig, not from --dir")
+	f.BoolVar(&o.cluster, "cluster", false,
+		"read the SourceEnvironment, its Source and Secrets from the cluster of your kubeconfig, not from --dir")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster (implies --cluster); KUBECONFIG or ~/.kube/config when empty")
 	f.StringVar(&o.context, "context", "", "kubeconfig context to use (implies --cluster)")
 	_ = cmd.MarkFlagRequired("source-environment")
@@ -185,8 +187,7 @@ func (o *sendOptions) localTarget() (*target, error) {
 
 // withoutURL returns the error of a failed request without the URL it names.
 func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return ue.Err
 	}
 	return err
@@ -203,13 +204,16 @@ func (o *sendOptions) payload(sourceType v1alpha1.SourceType) ([]byte, []string,
 	case o.data != "":
 		return []byte(o.data), nil, nil
 	}
-	return nil, nil, fmt.Errorf("say what to send with --sample (one of: %s), --file or --data", strings.Join(sampleevents.List(string(sourceType)), ", "))
+	return nil, nil, fmt.Errorf("say what to send with --sample (one of: %s), --file or --data",
+		strings.Join(sampleevents.List(string(sourceType)), ", "))
 }
 
 // requestHeaders returns the headers a delivery of body to se carries: signed as its
 // Source's sender signs, with its first signing secret, when signed is true, then the
 // extra "Name: value" headers.
-func requestHeaders(in config.Inputs, se *v1alpha1.SourceEnvironment, src *v1alpha1.Source, body []byte, signed bool, extra []string) (http.Header, error) {
+func requestHeaders(
+	in config.Inputs, se *v1alpha1.SourceEnvironment, src *v1alpha1.Source, body []byte, signed bool, extra []string,
+) (http.Header, error) {
 	header := http.Header{"Content-Type": {"application/json"}}
 	if signed {
 		secret := ""

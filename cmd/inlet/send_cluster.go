@@ -87,7 +87,8 @@ func (o *sendOptions) endpoint(tg *target, token string) error {
 	} else {
 		tg.shown = se.Status.Endpoint
 		if tg.shown == "" {
-			return fmt.Errorf("SourceEnvironment %s/%s reports no endpoint yet (is the operator running?): give the ingress's address with --url", se.Namespace, se.Name)
+			return fmt.Errorf("SourceEnvironment %s/%s reports no endpoint yet (is the operator running?): "+
+				"give the ingress's address with --url", se.Namespace, se.Name)
 		}
 		tg.hint = inClusterHint(tg.shown)
 	}
@@ -130,7 +131,8 @@ func (r clusterReader) get(ctx context.Context, kind, name string, obj client.Ob
 	case apierrors.IsNotFound(err):
 		return quietError{fmt.Sprintf("no %s %s/%s in the cluster at %s", kind, r.namespace, name, r.host), err}
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("you may not read %s %s/%s (inlet send --cluster needs get on sourceenvironments, sources and their Secrets): %w", kind, r.namespace, name, err)
+		return fmt.Errorf("you may not read %s %s/%s (inlet send --cluster needs get on sourceenvironments, sources and their Secrets): %w",
+			kind, r.namespace, name, err)
 	}
 	return fmt.Errorf("get %s %s/%s from %s: %w", kind, r.namespace, name, r.host, err)
 }
@@ -159,7 +161,8 @@ func (r clusterReader) endpointToken(ctx context.Context, se *v1alpha1.SourceEnv
 	var secret corev1.Secret
 	if err := r.get(ctx, "Secret", ref.Name, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", fmt.Errorf("%w: the operator generates the endpoint token when it reconciles SourceEnvironment %s; is it running?", err, se.Name)
+			return "", fmt.Errorf("%w: the operator generates the endpoint token when it reconciles SourceEnvironment %s; is it running?",
+				err, se.Name)
 		}
 		return "", err
 	}

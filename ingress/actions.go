@@ -39,7 +39,8 @@ func evalAction(ctx context.Context, a config.Action, vars *celext.Vars) (map[st
 				return nil, fmt.Errorf("%s: must be a list, got %s", f.Program.Field(), typeName(v))
 			}
 			if f.MaxItems > 0 && len(list) > f.MaxItems {
-				return nil, fmt.Errorf("%s: %d recipients; a %s may have at most %d, so it was not published", f.Program.Field(), len(list), a.Kind, f.MaxItems)
+				return nil, fmt.Errorf("%s: %d recipients; a %s may have at most %d, so it was not published",
+					f.Program.Field(), len(list), a.Kind, f.MaxItems)
 			}
 			// A list passed through from the body is the body's own: ids are written
 			// into a copy, so that the other actions and mappings still see the body.

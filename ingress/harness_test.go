@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -98,9 +99,7 @@ type answer struct {
 func (h *harness) post(base, path string, header http.Header, body []byte) answer {
 	h.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(body))
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	maps.Copy(req.Header, header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatalf("post: %v", err)

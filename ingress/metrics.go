@@ -25,7 +25,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inlet_ingress_requests_total",
-			Help: "Requests to event endpoints by SourceEnvironment (empty for a path no SourceEnvironment is served at), result (accepted, idempotent, unauthorized, malformed, too_large, not_found, rate_limited, unavailable) and HTTP status.",
+			Help: "Requests to event endpoints by SourceEnvironment (empty for a path no SourceEnvironment is served at), " +
+				"result (accepted, idempotent, unauthorized, malformed, too_large, not_found, rate_limited, unavailable) and HTTP status.",
 		}, []string{"namespace", "source_environment", "result", "code"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inlet_ingress_actions_total",
@@ -51,7 +52,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		refusedNotLogged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inlet_ingress_refused_requests_not_logged_total",
-			Help: "Refused requests (401, 400, 413, 404) not logged because their SourceEnvironment's budget of refused records, or the one budget shared by unknown endpoints, was spent.",
+			Help: "Refused requests (401, 400, 413, 404) not logged because their SourceEnvironment's budget of refused records, " +
+				"or the one budget shared by unknown endpoints, was spent.",
 		}),
 		snapshotProblems: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "inlet_ingress_config_problems",

@@ -135,7 +135,10 @@ const (
 // The ways a request is refused.
 
 func notLoaded(retryAfter time.Duration) *Rejection {
-	return &Rejection{Status: http.StatusServiceUnavailable, Result: wire.EventUnavailable, Error: "configuration not loaded yet", RetryAfter: retryAfter}
+	return &Rejection{
+		Status: http.StatusServiceUnavailable, Result: wire.EventUnavailable,
+		Error: "configuration not loaded yet", RetryAfter: retryAfter,
+	}
 }
 
 func notFound(key fmt.Stringer) *Rejection {
@@ -227,9 +230,12 @@ func Process(ctx context.Context, env *config.Environment, req Request) *Outcome
 
 // describe finds the event's type, idempotency key and user id, as the Source's
 // provider says, and builds the normalised event CEL sees as event.
-func describe(ctx context.Context, env *config.Environment, ev *Event, req Request, headers map[string]string, payload map[string]any) error {
+func describe(ctx context.Context, env *config.Environment, ev *Event, req Request, headers map[string]string,
+	payload map[string]any) error {
 	ev.ID, ev.Payload = nuid.Next(), payload
-	info, err := env.Describer.Describe(ctx, provider.Event{Payload: payload, Header: req.Header, Headers: headers, RawBody: req.Body, Vars: env.Vars})
+	info, err := env.Describer.Describe(ctx, provider.Event{
+		Payload: payload, Header: req.Header, Headers: headers, RawBody: req.Body, Vars: env.Vars,
+	})
 	if err != nil {
 		return err
 	}
@@ -241,15 +247,22 @@ func describe(ctx context.Context, env *config.Environment, ev *Event, req Reque
 // plan evaluates the mappings for one event and appends its actions' messages to msgs,
 // all of the event's actions (across every matching mapping) in the fixed action
 // order, recording each in ev.Actions.
-func plan(ctx context.Context, env *config.Environment, req Request, headers map[string]string, ev *Event, msgs []jetstream.Message) []jetstream.Message {
-	vars := &celext.Vars{Body: ev.Payload, Headers: headers, RawBody: req.Body, Preprocess: ev.Info.Preprocess, Vars: env.Vars, Event: ev.normalized}
+func plan(ctx context.Context, env *config.Environment, req Request, headers map[string]string, ev *Event,
+	msgs []jetstream.Message) []jetstream.Message {
+	vars := &celext.Vars{
+		Body: ev.Payload, Headers: headers, RawBody: req.Body, Preprocess: ev.Info.Preprocess, Vars: env.Vars,
+		Event: ev.normalized,
+	}
 	var planned []plannedAction
 	if env.IdentifyUsers && ev.Info.Identify {
 		if id, props, ok := events.IdentifyTraits(ev.Payload); ok {
 			if ev.Info.UserID != "" {
 				id = ev.Info.UserID // the same user the event's user_id names
 			}
-			planned = append(planned, plannedAction{wire.IdentifyUsersMapping, config.Action{Kind: v1alpha1.ActionIdentifyUser}, map[string]any{"id": id, "properties": props}, nil})
+			planned = append(planned, plannedAction{
+				wire.IdentifyUsersMapping, config.Action{Kind: v1alpha1.ActionIdentifyUser},
+				map[string]any{"id": id, "properties": props}, nil,
+			})
 		}
 	}
 	for _, m := range env.Mappings(ev.Info.Type) {

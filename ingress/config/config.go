@@ -225,7 +225,8 @@ func Build(in Inputs) *Snapshot {
 		}
 		e := b.snapshot.environments[key]
 		if e == nil {
-			report(v1alpha1.ReasonSourceEnvironmentNotFound, fmt.Sprintf("SourceEnvironment %q is not served: it does not exist or is not ready", key.Name))
+			report(v1alpha1.ReasonSourceEnvironmentNotFound,
+				fmt.Sprintf("SourceEnvironment %q is not served: it does not exist or is not ready", key.Name))
 			continue
 		}
 		e.mappings[m.Spec.EventType] = append(e.mappings[m.Spec.EventType], compiled)
@@ -335,8 +336,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 	}
 	compiled, err := b.source(src, secrets, vars)
 	if err != nil {
-		var ce *celext.CompileError
-		if errors.As(err, &ce) {
+		if _, ok := errors.AsType[*celext.CompileError](err); ok {
 			return nil, &Problem{Reason: v1alpha1.ReasonInvalidExpression, Message: fmt.Sprintf("Source %q: %v", src.Name, err)}
 		}
 		return nil, &Problem{Reason: v1alpha1.ReasonInvalidSpec, Message: err.Error()}

@@ -136,7 +136,7 @@ func TestProblemsAreReportedAndSkipped(t *testing.T) {
 	}{
 		"bad CEL in a mapping": {
 			change: func(in *config.Inputs) {
-				m := mapping(in, "stripe-winback")
+				m := winback(in)
 				m.Spec.Actions[0].TriggerWorkflow.Recipients = "[body.data.object.customer"
 			},
 			kind: "EventMapping", name: "stripe-winback", reason: v1alpha1.ReasonInvalidExpression,
@@ -145,7 +145,7 @@ func TestProblemsAreReportedAndSkipped(t *testing.T) {
 		},
 		"undeclared variable in when": {
 			change: func(in *config.Inputs) {
-				mapping(in, "stripe-winback").Spec.When = "bdy.data.object.cancel_at_period_end == false"
+				winback(in).Spec.When = "bdy.data.object.cancel_at_period_end == false"
 			},
 			kind: "EventMapping", name: "stripe-winback", reason: v1alpha1.ReasonInvalidExpression,
 			message: []string{"spec.when", "line 1, column", "undeclared reference to 'bdy"},
@@ -153,7 +153,7 @@ func TestProblemsAreReportedAndSkipped(t *testing.T) {
 		},
 		"when that is not a bool": {
 			change: func(in *config.Inputs) {
-				mapping(in, "stripe-winback").Spec.When = "'yes'"
+				winback(in).Spec.When = "'yes'"
 			},
 			kind: "EventMapping", name: "stripe-winback", reason: v1alpha1.ReasonInvalidExpression,
 			message: []string{"spec.when", "must be a bool"},
@@ -185,7 +185,7 @@ func TestProblemsAreReportedAndSkipped(t *testing.T) {
 		},
 		"mapping for a missing environment": {
 			change: func(in *config.Inputs) {
-				mapping(in, "stripe-winback").Spec.SourceEnvironmentRef.Name = "stripe-staging"
+				winback(in).Spec.SourceEnvironmentRef.Name = "stripe-staging"
 			},
 			kind: "EventMapping", name: "stripe-winback", reason: v1alpha1.ReasonSourceEnvironmentNotFound,
 			message: []string{`"stripe-staging"`},
@@ -275,13 +275,14 @@ func TestCELVerification(t *testing.T) {
 	}
 }
 
-func mapping(in *config.Inputs, name string) *v1alpha1.EventMapping {
+// winback returns the stripe-winback EventMapping of in.
+func winback(in *config.Inputs) *v1alpha1.EventMapping {
 	for i := range in.EventMappings {
-		if in.EventMappings[i].Name == name {
+		if in.EventMappings[i].Name == "stripe-winback" {
 			return &in.EventMappings[i]
 		}
 	}
-	panic("no mapping " + name)
+	panic("no mapping stripe-winback")
 }
 
 func TestCheckSource(t *testing.T) {

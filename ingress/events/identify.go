@@ -1,6 +1,9 @@
 package events
 
-import "strings"
+import (
+	"maps"
+	"strings"
+)
 
 // IdentifyTraits reads an identify call: a Segment-spec identify (Segment,
 // RudderStack, Jitsu, Freshpaint) or a PostHog $identify or $set event, for which
@@ -34,9 +37,7 @@ func IdentifyTraits(payload map[string]any) (userID string, props map[string]any
 		traits, _ = properties["$set"].(map[string]any)
 	}
 	props = make(map[string]any, len(traits)+1)
-	for k, v := range traits {
-		props[k] = v
-	}
+	maps.Copy(props, traits)
 	if name, _ := traits["name"].(string); name == "" {
 		if full := fullName(traits); full != "" {
 			props["name"] = full

@@ -500,8 +500,7 @@ const (
 const maxInProcessAttempts = 50
 
 func apiErrorCode(err error) jetstream.ErrorCode {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok {
 		return apiErr.ErrorCode
 	}
 	return 0
@@ -651,8 +650,7 @@ func permanent(err error) bool {
 		errors.Is(err, jetstream.ErrAsyncPublishReplySubjectSet):
 		return true
 	}
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok {
 		return apiErr.Code >= 400 && apiErr.Code < 500 && !retryLater(err)
 	}
 	return false

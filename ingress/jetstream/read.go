@@ -148,6 +148,7 @@ func (c *Client) EventLog(ctx context.Context, logStream, namespace, sourceEnvir
 
 // ActionLogs returns up to limit of the newest action log records of the event
 // eventID received by a SourceEnvironment, oldest first.
-func (c *Client) ActionLogs(ctx context.Context, logStream, namespace, sourceEnvironment, eventID string, limit int) ([]*jetstream.RawStreamMsg, error) {
+func (c *Client) ActionLogs(ctx context.Context, logStream, namespace, sourceEnvironment, eventID string,
+	limit int) ([]*jetstream.RawStreamMsg, error) {
 	return c.LastMessages(ctx, logStream, ActionLogSubject(namespace, sourceEnvironment, eventID), limit)
 }

@@ -102,7 +102,7 @@ func escape(s string, dotToUnderscore bool) string {
 	}
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if !plain(s[i]) && !(dotToUnderscore && s[i] == '.') {
+		if !plain(s[i]) && (!dotToUnderscore || s[i] != '.') {
 			n++
 		}
 	}

@@ -183,9 +183,9 @@ func (f *fixture) lastWorkflow() string {
 	return workflow
 }
 
-// waitFor polls cond until it holds and returns how long after start (the moment the
+// waitFor polls cond until it holds and logs how long after start (the moment the
 // change was written) that was, failing the test past liveWithin.
-func waitFor(t *testing.T, what string, start time.Time, cond func() bool) time.Duration {
+func waitFor(t *testing.T, what string, start time.Time, cond func() bool) {
 	t.Helper()
 	for !cond() {
 		if time.Since(start) > liveWithin {
@@ -193,9 +193,7 @@ func waitFor(t *testing.T, what string, start time.Time, cond func() bool) time.
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	took := time.Since(start)
-	t.Logf("%s: live after %s", what, took.Round(time.Millisecond))
-	return took
+	t.Logf("%s: live after %s", what, time.Since(start).Round(time.Millisecond))
 }
 
 func TestServesStripeSampleAndFollowsMappingEdits(t *testing.T) {

@@ -1,5 +1,13 @@
 package v1alpha1
 
+// The defaulting policy, one for every field. Defaults that say how a value is read (a
+// Source's verification and typing, a Secret reference's key) are in the schema
+// (+kubebuilder:default), so that the stored object shows them. The operational
+// settings of a SourceEnvironment (idempotency, streams, retention, limits) are left
+// unset when the user does not set them and are defaulted by the accessors below, which
+// every reader uses, so that a new default reaches existing objects with an upgrade.
+// No field has both.
+
 import (
 	"time"
 

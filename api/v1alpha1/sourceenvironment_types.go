@@ -99,7 +99,6 @@ type Variable struct {
 type IdempotencySpec struct {
 	// enabled turns de-duplication on. Defaults to true.
 	// +optional
-	// +kubebuilder:default:=true
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// window is how long a key is remembered: the JetStream duplicate window. It costs

@@ -8,14 +8,19 @@ import (
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+
 	"inlet.dev/inlet/api/v1alpha1"
 )
 
 // TestActionTypesDescribeEveryField checks the one table of actions against the API
 // types: every action of Action and every field of its struct is in ActionTypes, with
-// its type (a literal Key or a CEL Expression) and whether it is required (no
-// omitempty), and Value reads that very field.
+// its type (a literal Key or a CEL Expression) and whether it is required (as the
+// generated CRD's schema says, from the +required markers), and Value reads that very
+// field.
 func TestActionTypesDescribeEveryField(t *testing.T) {
+	required := crdRequiredActionFields(t)
 	action := reflect.TypeFor[v1alpha1.Action]()
 	if action.NumField() != len(v1alpha1.ActionTypes) {
 		t.Errorf("Action has %d actions, ActionTypes %d", action.NumField(), len(v1alpha1.ActionTypes))
@@ -45,7 +50,7 @@ func TestActionTypesDescribeEveryField(t *testing.T) {
 				t.Errorf("%s.%s is not in ActionTypes", kind, name)
 				continue
 			}
-			if want := !strings.Contains(sf.Tag.Get("json"), "omitempty"); af.Required != want {
+			if want := slices.Contains(required[string(kind)], name); af.Required != want {
 				t.Errorf("%s.%s: required %t in ActionTypes, %t in the API", kind, name, af.Required, want)
 			}
 			switch sf.Type {
@@ -132,4 +137,27 @@ func TestActionSchemaAllowsEveryAction(t *testing.T) {
 			t.Errorf("the EventMapping schema's rule on actions does not name %s", at.Kind)
 		}
 	}
+}
+
+// crdRequiredActionFields reads, from the generated EventMapping CRD, each action's
+// required fields: the API as users and the API server see it.
+func crdRequiredActionFields(t *testing.T) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile("../../config/crd/bases/inlet.dev_eventmappings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.Unmarshal(data, &crd); err != nil {
+		t.Fatal(err)
+	}
+	actions := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["actions"].Items.Schema.Properties
+	out := map[string][]string{}
+	for kind, schema := range actions {
+		out[kind] = schema.Required
+	}
+	if len(out) == 0 {
+		t.Fatal("the EventMapping CRD has no actions")
+	}
+	return out
 }

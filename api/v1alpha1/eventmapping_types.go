@@ -100,12 +100,12 @@ type Key string
 type TriggerWorkflowAction struct {
 	// workflow is the key of the workflow to run.
 	// +required
-	Workflow Key `json:"workflow"`
+	Workflow Key `json:"workflow,omitempty"`
 
 	// recipients is a CEL expression giving a list of user ids (or recipient objects);
 	// at most 1000. E.g. [body.data.object.customer].
 	// +required
-	Recipients Expression `json:"recipients"`
+	Recipients Expression `json:"recipients,omitempty"`
 
 	// actor is a CEL expression giving the user id of who caused the event.
 	// +optional
@@ -129,11 +129,11 @@ type TriggerWorkflowAction struct {
 type CancelWorkflowAction struct {
 	// workflow is the key of the workflow whose runs are cancelled.
 	// +required
-	Workflow Key `json:"workflow"`
+	Workflow Key `json:"workflow,omitempty"`
 
 	// cancellationKey is a CEL expression giving the key the runs were triggered with.
 	// +required
-	CancellationKey Expression `json:"cancellationKey"`
+	CancellationKey Expression `json:"cancellationKey,omitempty"`
 
 	// recipients is a CEL expression giving the user ids whose runs are cancelled;
 	// all runs with the key when unset.
@@ -145,7 +145,7 @@ type CancelWorkflowAction struct {
 type IdentifyUserAction struct {
 	// id is a CEL expression giving the user's id.
 	// +required
-	ID Expression `json:"id"`
+	ID Expression `json:"id,omitempty"`
 
 	// properties is a CEL expression giving a map of the user's properties, such as
 	// {"email": body.data.email_addresses[0].email_address, "name": body.data.first_name}.
@@ -157,15 +157,15 @@ type IdentifyUserAction struct {
 type SubscriptionAction struct {
 	// collection is the object's collection.
 	// +required
-	Collection Key `json:"collection"`
+	Collection Key `json:"collection,omitempty"`
 
 	// objectId is a CEL expression giving the object's id.
 	// +required
-	ObjectID Expression `json:"objectId"`
+	ObjectID Expression `json:"objectId,omitempty"`
 
 	// recipients is a CEL expression giving a list of user ids.
 	// +required
-	Recipients Expression `json:"recipients"`
+	Recipients Expression `json:"recipients,omitempty"`
 
 	// properties is a CEL expression giving a map stored on the subscription.
 	// +optional
@@ -176,11 +176,11 @@ type SubscriptionAction struct {
 type SetObjectAction struct {
 	// collection is the object's collection.
 	// +required
-	Collection Key `json:"collection"`
+	Collection Key `json:"collection,omitempty"`
 
 	// id is a CEL expression giving the object's id.
 	// +required
-	ID Expression `json:"id"`
+	ID Expression `json:"id,omitempty"`
 
 	// properties is a CEL expression giving a map of the object's properties.
 	// +optional
@@ -191,18 +191,18 @@ type SetObjectAction struct {
 type DeleteObjectAction struct {
 	// collection is the object's collection.
 	// +required
-	Collection Key `json:"collection"`
+	Collection Key `json:"collection,omitempty"`
 
 	// id is a CEL expression giving the object's id.
 	// +required
-	ID Expression `json:"id"`
+	ID Expression `json:"id,omitempty"`
 }
 
 // SetTenantAction creates or updates a tenant.
 type SetTenantAction struct {
 	// id is a CEL expression giving the tenant's id.
 	// +required
-	ID Expression `json:"id"`
+	ID Expression `json:"id,omitempty"`
 
 	// properties is a CEL expression giving a map of the tenant's properties, such as
 	// {"name": body.data.name}.
@@ -214,18 +214,18 @@ type SetTenantAction struct {
 type DeleteTenantAction struct {
 	// id is a CEL expression giving the tenant's id.
 	// +required
-	ID Expression `json:"id"`
+	ID Expression `json:"id,omitempty"`
 }
 
 // AudienceMemberAction adds a user to, or removes a user from, an audience.
 type AudienceMemberAction struct {
 	// audience is the audience's key.
 	// +required
-	Audience Key `json:"audience"`
+	Audience Key `json:"audience,omitempty"`
 
 	// userId is a CEL expression giving the user's id.
 	// +required
-	UserID Expression `json:"userId"`
+	UserID Expression `json:"userId,omitempty"`
 
 	// tenant is a CEL expression giving the tenant the membership is scoped to.
 	// +optional

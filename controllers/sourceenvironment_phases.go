@@ -632,7 +632,7 @@ type keysHeld struct {
 }
 
 // natsBytesPerID is what one id held in a duplicate window costs a NATS server that
-// holds a replica of the stream, in resident memory: 249 bytes (R1) and 260 (R3),
+// holds a replica of the stream, in resident memory: 223 bytes (R1) and 260 (R3),
 // measured by BenchmarkWindowCapacity (docs/benchmarks.md).
 const natsBytesPerID = 260
 

@@ -156,6 +156,7 @@ func (c *Client) PublishEvents(ctx context.Context, events []Event) ([]Result, e
 
 	p := publication{c: c, ctx: ctx, down: down, results: results, atomic: c.AtomicBatches()}
 	units := make([]unit, 0, len(events))
+	maxPayload := int(c.nc.MaxPayload())
 	first := 0
 	for i := range events {
 		ev := &events[i]
@@ -165,7 +166,6 @@ func (c *Client) PublishEvents(ctx context.Context, events []Event) ([]Result, e
 			continue
 		}
 		u.send = make([]int, 0, len(ev.Messages))
-		maxPayload := int(c.nc.MaxPayload())
 		for k := range ev.Messages {
 			if maxPayload > 0 && len(ev.Messages[k].Data) > maxPayload {
 				p.fail(&u, k, nats.ErrMaxPayload)

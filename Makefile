@@ -81,8 +81,13 @@ node-deps: ## Install the Debian packages a node needs (containerd, runc, CNI pl
 	@hack/node-deps.sh
 
 .PHONY: bench
-bench: control-plane ## Run the benchmarks and print the figures docs/benchmarks.md records.
-	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./ingress/... -run '^$$' -bench . -benchmem -count=1 $(BENCH_ARGS)
+bench: control-plane ## Run the benchmarks and print the figures docs/benchmarks.md records, the side-by-side table last.
+	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./ingress/... -run '^$$' -bench . -skip '^BenchmarkCompare$$' -benchmem -count=1 $(BENCH_ARGS)
+	$(MAKE) bench-compare
+
+.PHONY: bench-compare
+bench-compare: ## Print the side-by-side table of docs/benchmarks.md alone: inlet, a naive gateway and an HTTP-only floor, interleaved (INLET_BENCH_ROUNDS, default 3).
+	go test ./ingress/ -run '^$$' -bench '^BenchmarkCompare$$' -count=1 $(BENCH_ARGS)
 
 ##@ Build
 

@@ -352,3 +352,34 @@ func (c *ProcessCluster) streamLeader(stream string) (int, error) {
 	}
 	return c.Index(info.Cluster.Leader), nil
 }
+
+// CPUTime returns the CPU time (user and system) server i's process has used, read
+// from /proc/<pid>/stat in clock ticks (assumed 100 a second, Linux's USER_HZ).
+func (c *ProcessCluster) CPUTime(i int) (time.Duration, error) {
+	c.mu.Lock()
+	cmd := c.procs[i]
+	c.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, fmt.Errorf("server %d is down", i)
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count fields after it.
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", cmd.Process.Pid)
+	}
+	// utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+	var ticks uint64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100), nil
+}

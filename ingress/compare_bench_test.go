@@ -1,0 +1,500 @@
+package ingress_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"github.com/go-logr/logr"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"inlet.dev/inlet/api/v1alpha1"
+	"inlet.dev/inlet/ingress"
+	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/ingress/jetstream/natstest"
+	"inlet.dev/inlet/ingress/sign"
+)
+
+// BenchmarkCompare is the side-by-side comparison docs/benchmarks.md records: inlet,
+// a naive gateway and an HTTP-only floor, in one process, against one nats-server
+// process, driven by one load generator (concurrent HTTP clients over keep-alive
+// connections) with the same signed 1.5 KB Stripe events, at 1, 8 and 64
+// connections, the gateways' runs interleaved round after round so that the
+// machine's drift touches all three alike.
+//
+//   - inlet: the ingress as the binary runs it (TuneRuntime, event log with
+//     payloads, idempotency), its actions acknowledged by JetStream before it answers.
+//   - naive: what one would write first: verify the Stripe HMAC, json.Unmarshal
+//     into a map, three CEL programs (the same when, recipients and data inlet
+//     evaluates), json.Marshal the action and a synchronous JetStream publish with
+//     a message id, then 200. No event log, no metrics.
+//   - floor: read the body, answer 202: the HTTP server and load generator alone.
+//   - replay: inlet again, sent events it has already stored (every action a
+//     duplicate), for the CPU a replay costs against a new event.
+//
+// Each sub-benchmark reports events/s, CPU µs per request of this process (the
+// gateway and the load generator: the floor's figure is mostly the load
+// generator's), of the NATS process, and p50/p99 latency. At the end it prints one
+// table: the medians over the rounds, and inlet/naive and inlet/floor as the
+// medians of each round's ratios. INLET_BENCH_ROUNDS sets the rounds (default 3).
+func BenchmarkCompare(b *testing.B) {
+	ingress.TuneRuntime()
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("INLET_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	cmp := newComparison(b)
+	results := map[string][]loadResult{} // "<conns>/<gateway>" → one per round
+	connections := []int{1, 8, 64}
+	for round := 1; round <= rounds; round++ {
+		for _, conns := range connections {
+			for _, gw := range cmp.gateways {
+				name := fmt.Sprintf("conns=%d/%s/round=%d", conns, gw.name, round)
+				var last loadResult
+				b.Run(name, func(b *testing.B) {
+					last = cmp.run(b, gw, conns)
+					last.report(b)
+				})
+				key := fmt.Sprintf("%d/%s", conns, gw.name)
+				results[key] = append(results[key], last)
+			}
+		}
+	}
+	printComparison(os.Stdout, connections, rounds, results)
+}
+
+// comparison holds the nats-server process and the gateways under test.
+type comparison struct {
+	nats     *natstest.ProcessCluster
+	gateways []gateway
+	ids      atomic.Int64
+	prefix   string
+}
+
+type gateway struct {
+	name   string
+	url    string
+	status int
+	replay bool
+}
+
+const compareSecret = "whsec_compare"
+
+func newComparison(b *testing.B) *comparison {
+	cl := natstest.StartProcessCluster(b, 1)
+	c := &comparison{nats: cl, prefix: fmt.Sprintf("evt_cmp_%d_", time.Now().UnixNano())}
+	ctx := context.Background()
+
+	client, err := jetstream.Connect(ctx, cl.URL(), jetstream.WithName("bench-inlet"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(client.Close)
+	for _, cfg := range []natsjs.StreamConfig{
+		jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, natsjs.FileStorage),
+		jetstream.LogStreamConfig(v1alpha1.DefaultLogStream, time.Hour, 1, natsjs.FileStorage),
+	} {
+		if _, err := jetstream.EnsureStream(ctx, client.JetStream(), cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	in := fixture("stripe", v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeStripe}, compareSecret, benchMapping())
+	srv := ingress.NewServer(ingress.Options{Publisher: client, Logger: logr.Discard()})
+	snap := config.Build(in)
+	if len(snap.Problems) > 0 {
+		b.Fatal(snap.Problems)
+	}
+	srv.SetSnapshot(snap)
+	inletURL := serveBench(b, srv.Handler()) + "/e/default/stripe-test"
+
+	naive := newNaiveGateway(b, cl.URL())
+	naiveURL := serveBench(b, naive)
+
+	floorURL := serveBench(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	c.gateways = []gateway{
+		{name: "inlet", url: inletURL, status: http.StatusOK},
+		{name: "naive", url: naiveURL, status: http.StatusOK},
+		{name: "floor", url: floorURL, status: http.StatusAccepted},
+		{name: "replay", url: inletURL, status: http.StatusOK, replay: true},
+	}
+	return c
+}
+
+// serveBench serves h on a loopback port as a plain http.Server, until the benchmark
+// ends, and returns its base URL.
+func serveBench(b *testing.B, h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.Serve(ln) }()
+	b.Cleanup(func() { _ = s.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+type signedRequest struct {
+	body   []byte
+	header string
+}
+
+// events signs n new events up front, so that signing costs the timed part nothing.
+func (c *comparison) events(n int) []signedRequest {
+	reqs := make([]signedRequest, n)
+	now := time.Now()
+	for i := range reqs {
+		id := c.prefix + strconv.FormatInt(c.ids.Add(1), 10)
+		body := fmt.Appendf(nil, stripeBenchEvent, id)
+		reqs[i] = signedRequest{body, sign.Stripe(compareSecret, now, body)}
+	}
+	return reqs
+}
+
+// loadResult is one timed run of the load generator.
+type loadResult struct {
+	requests  int
+	elapsed   time.Duration
+	cpu       time.Duration // this process: gateway and load generator
+	natsCPU   time.Duration // the nats-server process
+	p50, p99  time.Duration
+	perSecond float64
+}
+
+func (r loadResult) cpuPerRequest() float64 {
+	return float64(r.cpu.Microseconds()) / float64(max(1, r.requests))
+}
+
+func (r loadResult) natsPerRequest() float64 {
+	return float64(r.natsCPU.Microseconds()) / float64(max(1, r.requests))
+}
+
+func (r loadResult) report(b *testing.B) {
+	b.ReportMetric(r.perSecond, "events/s")
+	b.ReportMetric(r.cpuPerRequest(), "cpu-µs/req")
+	b.ReportMetric(r.natsPerRequest(), "nats-cpu-µs/req")
+	b.ReportMetric(float64(r.p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(r.p99.Microseconds())/1000, "p99-ms")
+}
+
+// run sends b.N requests to gw over conns keep-alive connections and measures them.
+// A replay first sends its events once, untimed, so that every timed one is a
+// duplicate.
+func (c *comparison) run(b *testing.B, gw gateway, conns int) loadResult {
+	b.StopTimer()
+	reqs := c.events(b.N)
+	transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	if gw.replay {
+		if _, err := load(client, gw, conns, reqs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	natsBefore, err := c.nats.CPUTime(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpuBefore := processCPU()
+	b.StartTimer()
+	start := time.Now()
+	latencies, err := load(client, gw, conns, reqs)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cpu := processCPU() - cpuBefore
+	natsAfter, _ := c.nats.CPUTime(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration { return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))] }
+	return loadResult{
+		requests: b.N, elapsed: elapsed, cpu: cpu, natsCPU: natsAfter - natsBefore,
+		p50: pct(0.50), p99: pct(0.99), perSecond: float64(b.N) / elapsed.Seconds(),
+	}
+}
+
+// load posts every request on conns workers, one connection each, and returns each
+// request's latency.
+func load(client *http.Client, gw gateway, conns int, reqs []signedRequest) ([]time.Duration, error) {
+	latencies := make([]time.Duration, len(reqs))
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for failed.Load() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(reqs) {
+					return
+				}
+				start := time.Now()
+				if err := post(client, gw, reqs[i]); err != nil {
+					failed.Store(&err)
+					return
+				}
+				latencies[i] = time.Since(start)
+			}
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		return nil, *err
+	}
+	return latencies, nil
+}
+
+func post(client *http.Client, gw gateway, r signedRequest) error {
+	req, err := http.NewRequest(http.MethodPost, gw.url, bytes.NewReader(r.body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", r.header)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != gw.status {
+		return fmt.Errorf("%s: status %d, want %d", gw.name, resp.StatusCode, gw.status)
+	}
+	return nil
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// naiveGateway is the straightforward webhook gateway inlet is compared with.
+type naiveGateway struct {
+	js                          natsjs.JetStream
+	when, recipients, data      cel.Program
+	eventType, subject, mapping string
+}
+
+func newNaiveGateway(b *testing.B, url string) *naiveGateway {
+	nc, err := nats.Connect(url, nats.Name("bench-naive"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := natsjs.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env, err := cel.NewEnv(cel.Variable("body", cel.DynType))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := benchMapping()
+	a := m.Actions[0].TriggerWorkflow
+	compile := func(expr string) cel.Program {
+		ast, iss := env.Compile(expr)
+		if iss.Err() != nil {
+			b.Fatal(iss.Err())
+		}
+		prg, err := env.Program(ast)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return prg
+	}
+	return &naiveGateway{
+		js: js, when: compile(string(m.When)), recipients: compile(string(a.Recipients)), data: compile(string(a.Data)),
+		eventType: m.EventType, subject: jetstream.ActionSubject("production", "triggerWorkflow"), mapping: string(a.Workflow),
+	}
+}
+
+var (
+	anySlice = reflect.TypeFor[[]any]()
+	anyMap   = reflect.TypeFor[map[string]any]()
+)
+
+func (g *naiveGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if !verifyStripe(r.Header.Get("Stripe-Signature"), body, compareSecret, time.Now()) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var event map[string]any
+	if err := json.Unmarshal(body, &event); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id, _ := event["id"].(string)
+	actions := 0
+	if t, _ := event["type"].(string); t == g.eventType {
+		vars := map[string]any{"body": event}
+		ok, _, err := g.when.Eval(vars)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		if matched, _ := ok.Value().(bool); matched {
+			recipients, _, err1 := g.recipients.Eval(vars)
+			data, _, err2 := g.data.Eval(vars)
+			if err1 != nil || err2 != nil {
+				http.Error(w, "action failed", http.StatusUnprocessableEntity)
+				return
+			}
+			rv, err1 := recipients.ConvertToNative(anySlice)
+			dv, err2 := data.ConvertToNative(anyMap)
+			if err1 != nil || err2 != nil {
+				http.Error(w, "action failed", http.StatusUnprocessableEntity)
+				return
+			}
+			msg, err := json.Marshal(map[string]any{
+				"id": id + "-0", "action": "triggerWorkflow", "environment": "production",
+				"params": map[string]any{"workflow": g.mapping, "recipients": rv, "data": dv},
+				"event":  map[string]any{"id": id, "type": g.eventType, "receivedAt": time.Now().UTC()},
+			})
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			if _, err := g.js.Publish(r.Context(), g.subject, msg, natsjs.WithMsgID(id+"-0")); err != nil {
+				w.Header().Set("Retry-After", "5")
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			actions++
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"actions":%d}`+"\n", actions)
+}
+
+// verifyStripe checks a Stripe-Signature header (t=<unix>,v1=<hex hmac>,...) over
+// "<t>.<body>", within 5 minutes of now.
+func verifyStripe(header string, body []byte, secret string, now time.Time) bool {
+	var ts string
+	var sigs []string
+	for part := range strings.SplitSeq(header, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	t, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || now.Sub(time.Unix(t, 0)).Abs() > 5*time.Minute {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts))
+	mac.Write([]byte("."))
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for _, s := range sigs {
+		if got, err := hex.DecodeString(s); err == nil && hmac.Equal(got, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// printComparison prints the table docs/benchmarks.md records: per connection count,
+// each gateway's median events/s, CPU per request and p99 over the rounds, and the
+// medians of the rounds' ratios.
+func printComparison(out io.Writer, connections []int, rounds int, results map[string][]loadResult) {
+	median := func(xs []float64) float64 {
+		if len(xs) == 0 {
+			return 0
+		}
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		if len(xs)%2 == 1 {
+			return xs[len(xs)/2]
+		}
+		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	of := func(rs []loadResult, f func(loadResult) float64) float64 {
+		xs := make([]float64, 0, len(rs))
+		for _, r := range rs {
+			xs = append(xs, f(r))
+		}
+		return median(xs)
+	}
+	ratio := func(a, b []loadResult, f func(loadResult) float64) float64 {
+		xs := make([]float64, 0, len(a))
+		for i := range min(len(a), len(b)) {
+			if d := f(b[i]); d != 0 {
+				xs = append(xs, f(a[i])/d)
+			}
+		}
+		return median(xs)
+	}
+	rate := func(r loadResult) float64 { return r.perSecond }
+	cpu := func(r loadResult) float64 { return r.cpuPerRequest() }
+	natsCPU := func(r loadResult) float64 { return r.natsPerRequest() }
+	p99 := func(r loadResult) float64 { return float64(r.p99.Microseconds()) / 1000 }
+	// What the data path costs, NATS included, above the HTTP server and the load
+	// generator.
+	above := func(a, floor []loadResult) float64 {
+		xs := make([]float64, 0, len(a))
+		for i := range min(len(a), len(floor)) {
+			xs = append(xs, a[i].cpuPerRequest()+a[i].natsPerRequest()-floor[i].cpuPerRequest()-floor[i].natsPerRequest())
+		}
+		return median(xs)
+	}
+
+	fmt.Fprintf(out, "\ninlet vs a naive gateway vs an HTTP-only floor, %d interleaved rounds (medians; CPU µs per request: this process [gateway + load generator] + the nats-server process)\n\n", rounds)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "conns\tinlet/s\tnaive/s\tfloor/s\tinlet/naive\tinlet/floor\tinlet CPU\tnaive CPU\tfloor CPU\tinlet p99 ms\tnaive p99 ms\tfloor p99 ms\t")
+	for _, n := range connections {
+		in, nv, fl := results[fmt.Sprintf("%d/inlet", n)], results[fmt.Sprintf("%d/naive", n)], results[fmt.Sprintf("%d/floor", n)]
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f+%.0f\t%.0f+%.0f\t%.0f+%.0f\t%.2f\t%.2f\t%.2f\t\n", n,
+			of(in, rate), of(nv, rate), of(fl, rate), ratio(in, nv, rate), ratio(in, fl, rate),
+			of(in, cpu), of(in, natsCPU), of(nv, cpu), of(nv, natsCPU), of(fl, cpu), of(fl, natsCPU),
+			of(in, p99), of(nv, p99), of(fl, p99))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(out, "\nreplay (every action a duplicate) vs a new event, inlet, CPU µs per request\n\n")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "conns\tnew\treplay\treplay/new\tnew above floor\treplay above floor\treplay/new above floor\t")
+	for _, n := range connections {
+		in, rp, fl := results[fmt.Sprintf("%d/inlet", n)], results[fmt.Sprintf("%d/replay", n)], results[fmt.Sprintf("%d/floor", n)]
+		total := func(r loadResult) float64 { return r.cpuPerRequest() + r.natsPerRequest() }
+		newAbove, replayAbove := above(in, fl), above(rp, fl)
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.0f\t%.0f\t%.2f\t\n", n, of(in, total), of(rp, total), ratio(rp, in, total),
+			newAbove, replayAbove, replayAbove/newAbove)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(out)
+}

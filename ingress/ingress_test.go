@@ -64,6 +64,9 @@ var sourceCases = map[string]struct {
 	"polytomic": {v1alpha1.SourceSpec{Type: v1alpha1.SourceTypePolytomic}, "",
 		`{"type":"account_synced","userId":"u_poly"}`,
 		"account_synced", "u_poly"},
+	"slack": {v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeSlack}, "8f742231b10e8888abcd99yyyzzz85a5",
+		`{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"U061F7AUR","text":"hi"}}`,
+		"app_mention", "U061F7AUR"},
 	"http": {v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeHTTP, HTTP: &v1alpha1.HTTPSource{
 		Verification:   v1alpha1.Verification{Type: v1alpha1.VerificationGitHub},
 		EventType:      "headers['x-github-event'] + '.' + body.action",

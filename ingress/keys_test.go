@@ -30,6 +30,7 @@ var keyPlaces = map[string]struct{ field, header string }{
 	"hightouch":   {header: "Idempotency-Key"},
 	"census":      {header: "Idempotency-Key"},
 	"polytomic":   {header: "Idempotency-Key"},
+	"slack":       {field: "event_id"},
 }
 
 // The key rule is one for every source type, http included: a key of 200 "ü" (400

@@ -6,7 +6,7 @@ import (
 
 // SourceType names the sender of a Source's events, which fixes how they are verified
 // and where their event type, idempotency key and user id are found.
-// +kubebuilder:validation:Enum=stripe;clerk;workos;supabase;posthog;segment;rudderstack;jitsu;freshpaint;hightouch;census;polytomic;http
+// +kubebuilder:validation:Enum=stripe;clerk;workos;supabase;posthog;segment;rudderstack;jitsu;freshpaint;hightouch;census;polytomic;slack;http
 type SourceType string
 
 const (
@@ -42,18 +42,23 @@ const (
 	SourceTypeCensus SourceType = "census"
 	// SourceTypePolytomic takes Polytomic syncs (records as JSON or NDJSON, bearer token).
 	SourceTypePolytomic SourceType = "polytomic"
+	// SourceTypeSlack verifies X-Slack-Signature (v0, HMAC-SHA256 over
+	// "v0:{timestamp}:{body}", 5 minute tolerance). Event type body.event.type for Events
+	// API callbacks, the interaction's type, or slash_command; key body.event_id, else
+	// body.trigger_id.
+	SourceTypeSlack SourceType = "slack"
 	// SourceTypeHTTP is any other HTTP sender; spec.http says how to verify and read it.
 	SourceTypeHTTP SourceType = "http"
 )
 
 // SourceSpec describes one sender and how it speaks.
 // +kubebuilder:validation:XValidation:rule="self.type == 'http' ? has(self.http) : !has(self.http)",message="spec.http is required when type is http and not allowed for other types"
-// +kubebuilder:validation:XValidation:rule="!has(self.headerAuth) || !(self.type in ['stripe', 'clerk', 'workos', 'http'])",message="headerAuth is only for source types that sign nothing; an http source sets spec.http.verification instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.headerAuth) || !(self.type in ['stripe', 'clerk', 'workos', 'slack', 'http'])",message="headerAuth is only for source types that sign nothing; an http source sets spec.http.verification instead"
 type SourceSpec struct {
 	// type of the sender. It fixes the signature scheme and where the event type,
 	// idempotency key and user id are read: stripe, clerk, workos, supabase, posthog,
-	// segment, rudderstack, jitsu, freshpaint, hightouch, census, polytomic, or http for
-	// any other sender, described in spec.http.
+	// segment, rudderstack, jitsu, freshpaint, hightouch, census, polytomic, slack, or
+	// http for any other sender, described in spec.http.
 	// +required
 	Type SourceType `json:"type,omitempty"`
 
@@ -63,8 +68,8 @@ type SourceSpec struct {
 	Description string `json:"description,omitempty"`
 
 	// tolerance is how far a signed timestamp may be from the ingress's clock, in either
-	// direction, for stripe, clerk and workos sources. At most 1h; defaults to the
-	// provider's own: 5m for Stripe and Clerk, 3m for WorkOS. An http source sets its
+	// direction, for stripe, clerk, workos and slack sources. At most 1h; defaults to the
+	// provider's own: 5m for Stripe, Clerk and Slack, 3m for WorkOS. An http source sets its
 	// tolerance in spec.http.verification instead.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('1h')",message="tolerance must be at most 1h"

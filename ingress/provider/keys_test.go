@@ -28,6 +28,7 @@ var keyPlaces = map[v1alpha1.SourceType]struct{ field, header string }{
 	v1alpha1.SourceTypeCensus:      {header: "Idempotency-Key"},
 	v1alpha1.SourceTypePolytomic:   {header: "Idempotency-Key"},
 	v1alpha1.SourceTypeSupabase:    {},
+	v1alpha1.SourceTypeSlack:       {field: "trigger_id"}, // an interaction's; a callback's is body.event_id
 }
 
 // TestKeyRuleIsOneForEveryProvider is the proof that the key rule is one: a key is

@@ -26,6 +26,7 @@ var sampleSecrets = map[v1alpha1.SourceType]string{
 	v1alpha1.SourceTypeWorkOS:  "sk_test_workos_sample",
 	v1alpha1.SourceTypeSegment: "abc123",
 	v1alpha1.SourceTypeHTTP:    "It's a Secret to Everybody",
+	v1alpha1.SourceTypeSlack:   "8f742231b10e8888abcd99yyyzzz85a5",
 }
 
 // sampleSources returns the Source of every type: config/samples' own where it has

@@ -44,6 +44,11 @@ type Request struct {
 	Received time.Time
 	// MaxEvents bounds the events in a batch or NDJSON body (1000 when 0).
 	MaxEvents int
+
+	// replay, when set, makes the request a stored event run again (replay.go): it was
+	// verified when it arrived, so it is not verified again, and its actions' message
+	// ids come from the replay.
+	replay *replayRequest
 }
 
 // Outcome is what becomes of one request: refused, or its events and their actions.
@@ -186,9 +191,12 @@ func notObject() *Rejection {
 // answers nothing and counts nothing: the outcome says what to do.
 func Process(ctx context.Context, env *config.Environment, req Request) *Outcome {
 	o := &Outcome{Env: env, Request: req}
-	if err := env.Verifier.Verify(&verify.Request{Header: req.Header, Query: req.Query, Body: req.Body}, req.Received); err != nil {
-		o.Rejection = unverified(verify.Reason(err))
-		return o
+	// A replayed event was verified when it arrived: its signature is not stored.
+	if req.replay == nil {
+		if err := env.Verifier.Verify(&verify.Request{Header: req.Header, Query: req.Query, Body: req.Body}, req.Received); err != nil {
+			o.Rejection = unverified(verify.Reason(err))
+			return o
+		}
 	}
 	payloads, err := events.Decode(req.Header.Get("Content-Type"), req.Body, cmp.Or(req.MaxEvents, 1000))
 	if err != nil {
@@ -306,7 +314,9 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 	// The event is one unit in the stream's duplicate window, under one id; each
 	// action still gets a stable id of its own, derived from it, for consumers.
 	msgID := ""
-	if env.IdempotencyEnabled && ev.Info.IdempotencyKey != "" {
+	if req.replay != nil {
+		msgID = req.replay.actionID(p.mapping, p.action.Position)
+	} else if env.IdempotencyEnabled && ev.Info.IdempotencyKey != "" {
 		if ev.DedupID == "" {
 			ev.DedupID = jetstream.MsgID(ev.Info.IdempotencyKey, ev.Info.Type, env.Key.String(), env.Environment)
 		}

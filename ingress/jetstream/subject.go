@@ -12,6 +12,8 @@ const (
 	EventLogSubjectPrefix = LogSubjectPrefix + ".events"
 	// ActionLogSubjectPrefix starts every action log subject.
 	ActionLogSubjectPrefix = LogSubjectPrefix + ".actions"
+	// ReplayLogSubjectPrefix starts the subjects of what replays stored.
+	ReplayLogSubjectPrefix = LogSubjectPrefix + ".replays"
 
 	// ActionStreamSubject is the subject filter of the action stream.
 	ActionStreamSubject = ActionSubjectPrefix + ".>"
@@ -61,6 +63,14 @@ func EventLogSubject(namespace, sourceEnvironment, eventID string) string {
 // share the subject; they are told apart by their content.
 func ActionLogSubject(namespace, sourceEnvironment, eventID string) string {
 	return logSubject(ActionLogSubjectPrefix, namespace, sourceEnvironment, eventID)
+}
+
+// ReplayLogSubject returns the subject of what replays of one event stored:
+// "inlet.logs.replays.<namespace>.<sourceEnvironment>.<replayKey>", with the
+// tokens escaped as in [EventLogSubject]. replayKey names the event for replays
+// (see ingress.ReplayKey), so that every delivery of one event shares it.
+func ReplayLogSubject(namespace, sourceEnvironment, replayKey string) string {
+	return logSubject(ReplayLogSubjectPrefix, namespace, sourceEnvironment, replayKey)
 }
 
 // EventLogFilter returns the subject filter that matches the event log records

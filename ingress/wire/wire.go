@@ -108,6 +108,9 @@ type EventRecord struct {
 	// PayloadOmitted says the payload was left out because the record would not fit in
 	// one NATS message; Size is still the size received.
 	PayloadOmitted bool `json:"payloadOmitted,omitzero"`
+	// ReplayOf is set on the record of a replay (`inlet replay`): the id of the event
+	// whose stored payload and headers were run through the mappings again.
+	ReplayOf string `json:"replayOf,omitempty"`
 	// ActionLog holds what became of each action the event produced.
 	ActionLog []ActionRecord `json:"actionLog,omitempty"`
 	// Payload is the event exactly as received (for a batch, the element).

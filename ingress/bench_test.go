@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,7 +122,7 @@ func benchFullPath(b *testing.B, transport string) {
 	reqs := make([]signed, b.N)
 	now := time.Now()
 	for i := range reqs {
-		body := fmt.Appendf(nil, stripeBenchEvent, fmt.Sprintf("evt_bench_%s_%d_%d", transport, now.UnixNano(), i))
+		body := fmt.Appendf(nil, stripeBenchEvent, "evt_"+transport+strconv.FormatInt(now.UnixNano(), 36)+"x"+strconv.FormatInt(int64(i), 36))
 		reqs[i] = signed{body, sign.Stripe("whsec_bench", now, body)}
 	}
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency, MaxConnsPerHost: benchConcurrency}}

@@ -103,7 +103,9 @@ const compareSecret = "whsec_compare"
 
 func newComparison(b *testing.B) *comparison {
 	cl := natstest.StartProcessCluster(b, 1)
-	c := &comparison{nats: cl, prefix: fmt.Sprintf("evt_cmp_%d_", time.Now().UnixNano())}
+	// Ids shaped like Stripe's (evt_1QxB2c...): letters and digits, no long run of
+	// digits, which would send the body down the decoder's exact-integer path.
+	c := &comparison{nats: cl, prefix: "evt_" + strconv.FormatInt(time.Now().UnixNano(), 36) + "x"}
 	ctx := context.Background()
 
 	client, err := jetstream.Connect(ctx, cl.URL(), jetstream.WithName("bench-inlet"))
@@ -167,7 +169,7 @@ func (c *comparison) events(n int) []signedRequest {
 	reqs := make([]signedRequest, n)
 	now := time.Now()
 	for i := range reqs {
-		id := c.prefix + strconv.FormatInt(c.ids.Add(1), 10)
+		id := c.prefix + strconv.FormatInt(c.ids.Add(1), 36)
 		body := fmt.Appendf(nil, stripeBenchEvent, id)
 		reqs[i] = signedRequest{body, sign.Stripe(compareSecret, now, body)}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 )
 
@@ -49,6 +50,8 @@ type Program struct {
 	field string
 	out   *cel.Type
 	prg   cel.Program
+	// bounded: the checker bounds the program's cost below DefaultCostLimit.
+	bounded bool
 }
 
 // Compile parses and type-checks expr against env (see NewEnv) and plans it for evaluation with
@@ -80,15 +83,45 @@ func Compile(env *cel.Env, field, expr string, want *cel.Type) (*Program, error)
 			Message: fmt.Sprintf("must be %s, got %s", withArticle(want), cel.FormatCELType(out)),
 		}
 	}
-	prg, err := env.Program(ast,
-		cel.CostLimit(DefaultCostLimit),
-		cel.InterruptCheckFrequency(InterruptCheckFrequency),
-		cel.EvalOptions(cel.OptOptimize),
-	)
+	// A program whose cost the checker bounds below the limit whatever the input (no
+	// comprehension over a list of unknown size, no function priced by the size of an
+	// input of unknown size) can neither exceed the limit nor run long: it is planned
+	// without cost tracking and interrupt checks, and evaluated without a context of
+	// its own, which is most of what evaluating a field access or a comparison costs.
+	bounded := costBounded(env, ast)
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if !bounded {
+		opts = append(opts, cel.CostLimit(DefaultCostLimit), cel.InterruptCheckFrequency(InterruptCheckFrequency))
+	}
+	prg, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, &CompileError{Field: field, Message: err.Error()}
 	}
-	return &Program{field: field, out: out, prg: prg}, nil
+	return &Program{field: field, out: out, prg: prg, bounded: bounded}, nil
+}
+
+// costBounded reports whether the checker's estimate of the expression's cost, for
+// inputs of any size, is at most DefaultCostLimit.
+func costBounded(env *cel.Env, ast *cel.Ast) bool {
+	est, err := env.EstimateCost(ast, unknownSizes{})
+	return err == nil && est.Max <= DefaultCostLimit
+}
+
+// unknownSizes is a cost estimator that knows nothing of the inputs: every variable's
+// size is unbounded, so that only a cost the expression itself bounds is bounded.
+type unknownSizes struct{}
+
+func (unknownSizes) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
+func (unknownSizes) EstimateSize(cost.AstNode) *cost.SizeEstimate { return nil }
+
+// CostBounded reports whether the program's cost is bounded below DefaultCostLimit
+// whatever its input, so that it is evaluated without cost tracking or interrupt
+// checks.
+func (p *Program) CostBounded() bool {
+	return p.bounded
 }
 
 // Field returns the API path the program was compiled for.

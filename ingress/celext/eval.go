@@ -85,8 +85,9 @@ func (e *EvalError) Unwrap() error {
 }
 
 // Eval evaluates the program against v and returns its CEL value. It stops with an error when
-// the cost limit is exceeded or ctx ends (ctx is checked before evaluating and every
-// InterruptCheckFrequency comprehension iterations). Every error is an *EvalError. A nil v
+// the cost limit is exceeded or ctx ends (ctx is checked before evaluating and, unless the
+// program's cost is bounded at compile time (CostBounded), every InterruptCheckFrequency
+// comprehension iterations). Every error is an *EvalError. A nil v
 // evaluates with every variable empty.
 func (p *Program) Eval(ctx context.Context, v *Vars) (ref.Val, error) {
 	if err := ctx.Err(); err != nil {
@@ -95,7 +96,13 @@ func (p *Program) Eval(ctx context.Context, v *Vars) (ref.Val, error) {
 	if v == nil {
 		v = noVars
 	}
-	out, _, err := p.prg.ContextEval(ctx, v)
+	var out ref.Val
+	var err error
+	if p.bounded {
+		out, _, err = p.prg.Eval(v) // cannot exceed the cost limit nor run long
+	} else {
+		out, _, err = p.prg.ContextEval(ctx, v)
+	}
 	if err != nil {
 		return nil, &EvalError{Field: p.field, Err: err}
 	}

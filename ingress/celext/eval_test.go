@@ -429,3 +429,35 @@ func TestEvalConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalCostBounded: expressions whose cost the checker bounds whatever the payload are
+// evaluated without cost tracking; every other one keeps the limit (TestEvalCostLimit) and
+// the context checks (TestEvalContext), and a bounded one still gives its value.
+func TestEvalCostBounded(t *testing.T) {
+	tests := map[string]bool{
+		"body.data.object.cancel_at_period_end == false":                         true,
+		"[body.data.object.customer]":                                            true,
+		`{"plan": body.data.object.plan.id, "seats": body.data.object.quantity}`: true,
+		"body.data.object.items.data.all(i, i.quantity > 0)":                     false,
+		"size(sha256(rawBody)) == 32":                                            false,
+		"lists.range(2000).all(i, lists.range(2000).all(j, i + j >= 0))":         false,
+		"body.data.object.customer.startsWith('cus_')":                           true,
+		"body.data.object.customer.matches('^cus_')":                             false,
+	}
+	vars := stripeVars(t)
+	for expr, bounded := range tests {
+		prg := compile(t, "spec.x", expr, nil)
+		if prg.CostBounded() != bounded {
+			t.Errorf("%s: CostBounded() = %v, want %v", expr, prg.CostBounded(), bounded)
+		}
+		if _, err := prg.Eval(context.Background(), vars); bounded && err != nil {
+			t.Errorf("%s: %v", expr, err)
+		}
+	}
+	// A bounded program still refuses a context that has ended before it starts.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := compile(t, "spec.x", "body.type", nil).Eval(ctx, vars); !errors.Is(err, context.Canceled) {
+		t.Errorf("ended context: got %v, want context.Canceled", err)
+	}
+}

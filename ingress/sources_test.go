@@ -1,7 +1,10 @@
 package ingress_test
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -57,5 +60,54 @@ func TestSlackSigningSecret(t *testing.T) {
 	}
 	if got := h.actions(jetstream.ActionStreamSubject); len(got) != 1 || got[0].Params["recipients"] == nil {
 		t.Errorf("published %+v, want one triggerWorkflow for U1", got)
+	}
+}
+
+// A Slack app's slash command and button click arrive as forms, signed like callbacks:
+// each is typed and mapped like JSON (a slash command's fields, an interaction's
+// payload= JSON), and a duplicate field is refused like a duplicate JSON key.
+func TestSlackFormsAreMappedLikeJSON(t *testing.T) {
+	const secret = "8f742231b10e8888abcd99yyyzzz85a5"
+	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeSlack}
+	deploy := trigger("slash_command", "[event.user_id]")
+	deploy.When = "body.command == '/deploy'"
+	deploy.Actions[0].TriggerWorkflow.Data = `{"args": body.text}`
+	approve := trigger("block_actions", "[event.user_id]")
+	approve.Actions[0].TriggerWorkflow.Data = `{"pr": body.actions[0].value}`
+	h := newHarness(t, fixture("slack", spec, secret, deploy, approve))
+	path := "/e/default/slack-test"
+	now := time.Now()
+
+	command := []byte("team_id=T1&user_id=U2147483697&command=%2Fdeploy&text=api+prod&trigger_id=1334.7384.80889")
+	header := signedBy(t, spec, secret, now, command)
+	if ct := header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		t.Fatalf("inlet send's Content-Type for a form: %q", ct)
+	}
+	if a := h.post(h.http.URL, path, header, command); a.Status != http.StatusOK || a.Actions != 1 {
+		t.Fatalf("slash command: %+v, want 200 with 1 action", a)
+	}
+	click := []byte("payload=" + url.QueryEscape(`{"type":"block_actions","trigger_id":"t-77","user":{"id":"U9"},"actions":[{"action_id":"approve","value":"pr-1234"}]}`))
+	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, now, click), click); a.Status != http.StatusOK || a.Actions != 1 {
+		t.Fatalf("button click: %+v, want 200 with 1 action", a)
+	}
+	got := map[string]string{}
+	for _, m := range h.actions(jetstream.ActionStreamSubject) {
+		got[m.Event.Type] = fmt.Sprint(m.Params["recipients"], " ", m.Params["data"])
+	}
+	want := map[string]string{
+		"slash_command": "[U2147483697] map[args:api prod]",
+		"block_actions": "[U9] map[pr:pr-1234]",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("published %v, want %v", got, want)
+	}
+
+	dup := []byte("command=%2Fdeploy&user_id=U1&command=%2Fdestroy")
+	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, now, dup), dup); a.Status != http.StatusBadRequest {
+		t.Errorf("a form with a field twice: %+v, want 400", a)
+	}
+	bad := []byte("command=%2Fdeploy&text=%FF")
+	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, now, bad), bad); a.Status != http.StatusBadRequest {
+		t.Errorf("a form that is not UTF-8: %+v, want 400", a)
 	}
 }

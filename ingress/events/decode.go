@@ -104,7 +104,8 @@ var emptyBuffer bytes.Buffer
 // map[string]any, []any, string, float64, bool and nil, and int64 and uint64 for
 // integers that a float64 cannot hold exactly (see [Number]). A body with more than limit
 // payloads is refused; a limit below 1 means DefaultLimit. The content type is only
-// used to recognise NDJSON: any other body is read as JSON, whatever its label.
+// used to recognise NDJSON and forms (application/x-www-form-urlencoded, read by the
+// rules of decodeForm): any other body is read as JSON, whatever its label.
 //
 // Every refusal is a *DecodeError: an empty body or empty batch, invalid JSON,
 // invalid UTF-8, an object with the same key twice, a body, element or line that is
@@ -112,6 +113,9 @@ var emptyBuffer bytes.Buffer
 // refused because JSON parsers disagree on which of them wins, so a payload with
 // duplicates can mean one thing to the sender that signed it and another to inlet.
 func Decode(contentType string, body []byte, limit int) ([]any, error) {
+	if isForm(contentType) {
+		return decodeForm(body, limit)
+	}
 	out, err := decode(contentType, body, limit)
 	if err == nil && mayHoldLargeInteger(body) {
 		return decodeExact(body)

@@ -1,6 +1,7 @@
 // Package events holds sample payloads for the sample sources, one file per source type
 // and event type (stripe/customer.subscription.created.json), for `inlet send --sample`
-// and the end-to-end tests.
+// and the end-to-end tests. A payload the sender posts as a form
+// (application/x-www-form-urlencoded, such as a Slack slash command) is a .form file.
 package events
 
 import (
@@ -10,12 +11,15 @@ import (
 	"strings"
 )
 
-//go:embed */*.json */*.headers
+//go:embed */*.json */*.form */*.headers
 var samples embed.FS
 
 // Sample returns the sample payload of an event type for a source type.
 func Sample(sourceType, eventType string) ([]byte, error) {
 	data, err := samples.ReadFile(sourceType + "/" + eventType + ".json")
+	if err != nil {
+		data, err = samples.ReadFile(sourceType + "/" + eventType + ".form")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("no sample %q for %s sources; samples: %s", eventType, sourceType, strings.Join(List(sourceType), ", "))
 	}
@@ -44,6 +48,8 @@ func List(sourceType string) []string {
 	var out []string
 	for _, e := range entries {
 		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			out = append(out, name)
+		} else if name, ok := strings.CutSuffix(e.Name(), ".form"); ok {
 			out = append(out, name)
 		}
 	}

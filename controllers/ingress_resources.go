@@ -271,6 +271,9 @@ type ingressPod struct {
 	CredentialsDigest string
 	// Resources are the container's; nil for the defaults.
 	Resources *corev1.ResourceRequirements
+	// Partitions is the operator's default number of action stream partitions, for
+	// a SourceEnvironment that sets none; 0 or 1 for none.
+	Partitions int32
 }
 
 // defaultIngressResources are the container's requests and limits when
@@ -304,6 +307,9 @@ func (p ingressPod) args() []string {
 	}
 	if p.Credentials != nil {
 		args = append(args, "--nats-creds="+NATSCredentialsPath)
+	}
+	if p.Partitions > 1 {
+		args = append(args, "--action-partitions="+strconv.Itoa(int(p.Partitions)))
 	}
 	return args
 }

@@ -91,6 +91,9 @@ type StreamDefaults struct {
 	// LogMaxBytes bounds the size of log streams; 0 means 1 GiB
 	// (jetstream.DefaultLogMaxBytes).
 	LogMaxBytes int64
+	// Partitions is the number of streams the actions of a SourceEnvironment that
+	// does not set spec.publish.partitions are split into; 0 means 1.
+	Partitions int32
 }
 
 // withDefaults returns o with unset fields defaulted.

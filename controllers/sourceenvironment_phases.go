@@ -211,6 +211,7 @@ func (r *SourceEnvironmentReconciler) reconcileIngress(ctx context.Context, s *s
 		Credentials:       se.Spec.Publish.CredentialsSecretRef,
 		CredentialsDigest: credentialsDigest(s.nats.Credentials),
 		Resources:         se.Spec.Ingress.Resources,
+		Partitions:        r.opts.Streams.Partitions,
 	}
 	switch {
 	case s.defaultURLErr != nil:
@@ -348,7 +349,8 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 // storage, placement, duplicate window or retention and size bound, and where a
 // stream keeps more than was asked because the operator never downgrades one.
 func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
-	parts := make([]string, len(wants))
+	parts := make([]string, 0, len(wants))
+	var partitions []string // the names of a run of partitions described alike
 	for i, w := range wants {
 		h := have[i]
 		attrs := []string{fmt.Sprintf("R%d", max(h.Replicas, 1))}
@@ -363,7 +365,7 @@ func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
 		if p := h.Placement; p != nil && (p.Cluster != "" || len(p.Tags) > 0) {
 			attrs = append(attrs, "placed"+placementText(p))
 		}
-		if i == 0 {
+		if w.actions {
 			attrs = append(attrs, fmt.Sprintf("duplicate window %s", h.Duplicates))
 			if !h.AllowAtomicPublish {
 				attrs = append(attrs, "no atomic batches: each event's actions are published one at a time "+
@@ -375,7 +377,17 @@ func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
 				attrs = append(attrs, "at most "+resource.NewQuantity(h.MaxBytes, resource.BinarySI).String())
 			}
 		}
-		parts[i] = fmt.Sprintf("stream %s (%s)", h.Name, strings.Join(attrs, ", "))
+		text := strings.Join(attrs, ", ")
+		// The partitions of an action stream are described once when they are alike.
+		if w.actions && len(wants) > 2 {
+			if len(partitions) > 0 && strings.HasSuffix(parts[len(parts)-1], "("+text+")") {
+				partitions = append(partitions, h.Name)
+				parts[len(parts)-1] = fmt.Sprintf("streams %s to %s (%d partitions, %s)", partitions[0], h.Name, len(partitions), text)
+				continue
+			}
+			partitions = []string{h.Name}
+		}
+		parts = append(parts, fmt.Sprintf("stream %s (%s)", h.Name, text))
 	}
 	return strings.Join(parts, " and ") + " exist"
 }
@@ -440,6 +452,9 @@ func streamList(names []string) string {
 
 // streamNeeds is what the streams of one SourceEnvironment must provide.
 type streamNeeds struct {
+	// partitions is the number of streams the SourceEnvironment's actions are
+	// split into.
+	partitions      int
 	duplicateWindow time.Duration
 	logRetention    time.Duration
 	logMaxBytes     int64
@@ -472,21 +487,26 @@ func (s *streamSettings) add(spec v1alpha1.StreamSettings, d StreamDefaults) {
 	}
 }
 
-// streamWant is a stream's configuration, and whether a SourceEnvironment asked for
-// its storage (rather than the default applying).
+// streamWant is a stream's configuration, whether a SourceEnvironment asked for its
+// storage (rather than the default applying), and whether it holds actions.
 type streamWant struct {
 	cfg          jetstream.StreamConfig
 	storageAsked bool
+	actions      bool
 }
 
-// streams returns the action stream's and the log stream's configurations.
+// streams returns the configurations of the action stream (or of each of its
+// partitions) and of the log stream.
 func (n streamNeeds) streams(se *v1alpha1.SourceEnvironment) []streamWant {
+	var wants []streamWant
+	for _, cfg := range inletjs.ActionStreamConfigs(se.Spec.ActionStream(), n.partitions, n.duplicateWindow, 1, jetstream.FileStorage) {
+		w := n.actions.apply(cfg, n.defaults)
+		w.actions = true
+		wants = append(wants, w)
+	}
 	logs := n.logs.apply(inletjs.LogStreamConfig(se.Spec.LogStream(), n.logRetention, 1, jetstream.FileStorage), n.defaults)
 	logs.cfg.MaxBytes = n.logMaxBytes
-	return []streamWant{
-		n.actions.apply(inletjs.ActionStreamConfig(se.Spec.ActionStream(), n.duplicateWindow, 1, jetstream.FileStorage), n.defaults),
-		logs,
-	}
+	return append(wants, logs)
 }
 
 // apply sets replicas, storage and placement on cfg. The storage is used to create
@@ -554,10 +574,10 @@ func streamNeedsFor(se *v1alpha1.SourceEnvironment, all []v1alpha1.SourceEnviron
 	slices.SortFunc(sharing, func(a, b *v1alpha1.SourceEnvironment) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
-	needs := streamNeeds{defaults: d}
+	needs := streamNeeds{defaults: d, partitions: int(se.Spec.ActionPartitions(d.Partitions))}
 	var shared config.StreamNeeds
 	for _, o := range sharing {
-		shared.Add(o.Spec.ActionStream(), o.Spec.IdempotencyWindow(), o.Spec.LogStream(), o.Spec.LogRetention())
+		shared.Add(o.Spec.ActionStream(), int(o.Spec.ActionPartitions(d.Partitions)), o.Spec.IdempotencyWindow(), o.Spec.LogStream(), o.Spec.LogRetention())
 		if o.Spec.ActionStream() == se.Spec.ActionStream() {
 			needs.actions.add(o.Spec.Publish.ActionStreamSettings, d)
 		}
@@ -608,8 +628,15 @@ func (r *SourceEnvironmentReconciler) reconcileStats(ctx context.Context, s *sou
 		if !s.se.Spec.IdempotencyEnabled() {
 			return nil
 		}
-		keys, err = countKeysHeld(ctx, js, s.se.Spec.ActionStream(), now)
-		return err
+		n := int(s.se.Spec.ActionPartitions(r.opts.Streams.Partitions))
+		for p := range n {
+			k, err := countKeysHeld(ctx, js, inletjs.PartitionStream(s.se.Spec.ActionStream(), p, n), now)
+			if err != nil {
+				return err
+			}
+			keys.add(k, n)
+		}
+		return nil
 	})
 	if err != nil {
 		logf.FromContext(ctx).V(1).Info("cannot read counters", "error", err.Error())
@@ -629,6 +656,21 @@ type keysHeld struct {
 	// ids among them: an event's actions are stored under one id (on the first of
 	// them), each kept in the stream's duplicate table until the window has passed.
 	messages, count int64
+}
+
+// add counts the keys another partition of the action stream holds, of partitions.
+func (k *keysHeld) add(o keysHeld, partitions int) {
+	k.messages += o.messages
+	k.count += o.count
+	k.window = max(k.window, o.window)
+	switch {
+	case partitions < 2:
+		k.stream = o.stream
+	case k.stream == "":
+		k.stream = o.stream
+	default:
+		k.stream = fmt.Sprintf("%s to %s (%d partitions)", strings.Fields(k.stream)[0], o.stream, partitions)
+	}
 }
 
 // natsBytesPerID is what one id held in a duplicate window costs a NATS server that

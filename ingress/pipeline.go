@@ -344,6 +344,11 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 		return msgs
 	}
 	rec.Subject = jetstream.ActionSubject(env.Environment, string(p.action.Kind))
+	if env.Partitions > 1 {
+		// Every action of the event, and every delivery of it, goes to the
+		// partition of its de-duplication id.
+		rec.Subject = jetstream.PartitionSubject(rec.Subject, jetstream.Partition(cmp.Or(ev.DedupID, ev.ID), env.Partitions), env.Partitions)
+	}
 	return append(msgs, jetstream.Message{Subject: rec.Subject, MsgID: msgID, Data: data})
 }
 

@@ -36,6 +36,15 @@ func (s *SourceEnvironmentSpec) ActionStream() string {
 	return DefaultActionStream
 }
 
+// ActionPartitions is the number of streams actions are spread over: spec.publish.
+// partitions, or def (the operator's default) when unset, and at least 1.
+func (s *SourceEnvironmentSpec) ActionPartitions(def int32) int32 {
+	if p := s.Publish.Partitions; p != nil {
+		return max(*p, 1)
+	}
+	return max(def, 1)
+}
+
 // LogStream is the stream logs are written to, INLET_LOGS when unset.
 func (s *SourceEnvironmentSpec) LogStream() string {
 	if s.Publish.LogStream != "" {

@@ -223,6 +223,22 @@ type PublishSpec struct {
 	// with the same defaults as actionStreamSettings.
 	// +optional
 	LogStreamSettings StreamSettings `json:"logStreamSettings,omitzero"`
+
+	// partitions splits the actions over this many streams, <actionStream>_P0 to
+	// <actionStream>_P<partitions-1>, so that the idempotency window's ids (the memory
+	// a NATS server spends on them) are spread over the servers of a NATS cluster
+	// instead of being held by the replicas of one stream. An event goes to partition
+	// fnv1a64(its de-duplication id) mod partitions, so all the actions of one event,
+	// and every delivery of the same event, land in the same stream, in order; actions
+	// are published on inlet.actions.<environment>.<action>.<partition>. With 1, the
+	// default (the operator's --action-partitions), actions go to the one stream
+	// <actionStream> on inlet.actions.<environment>.<action>. Changing the count moves
+	// events to other partitions: a delivery repeated across the change is not
+	// recognised as a duplicate. Between 1 and 64.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	Partitions *int32 `json:"partitions,omitempty"`
 }
 
 // SourceEnvironmentStatus is the observed state of a SourceEnvironment.

@@ -29,6 +29,7 @@ type ingressOptions struct {
 	metricsListen     string
 	natsURL           string
 	natsCreds         string
+	partitions        int32
 	kubeconfig        string
 	instance          string
 	drain             time.Duration
@@ -69,6 +70,8 @@ accepting, answers the requests in flight and flushes its logs.`,
 	f.StringVar(&o.metricsListen, "metrics-listen", ":9090", "address for /metrics; 0 or empty turns metrics off")
 	f.StringVar(&o.natsURL, "nats-url", "nats://127.0.0.1:4222", "the NATS server to publish to")
 	f.StringVar(&o.natsCreds, "nats-creds", "", "NATS credentials file")
+	f.Int32Var(&o.partitions, "action-partitions", 1,
+		"streams the actions of a SourceEnvironment that sets no spec.publish.partitions are split into (the operator's --action-partitions)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; KUBECONFIG, the in-cluster service account or ~/.kube/config when empty")
 	f.StringVar(&o.instance, "instance", envOr("POD_NAME", host), "this instance's name in the stats bucket")
 	f.DurationVar(&o.drain, "drain", 10*time.Second, "longest wait for requests in flight at shutdown")
@@ -124,7 +127,7 @@ func (o *ingressOptions) run(ctx context.Context) error {
 		lopts.PeersReachNATS = ingress.PeerChecker(live.ServicePeers(dc, o.namespace, o.peersService, "http", o.podIP))
 	}
 	li := live.New(lopts)
-	wopts := watch.Options{Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment, Logger: log.WithName("watch")}
+	wopts := watch.Options{Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment, Partitions: o.partitions, Logger: log.WithName("watch")}
 	w, err := watch.New(cfg, wopts, li.Apply)
 	if err != nil {
 		_ = ln.Close()

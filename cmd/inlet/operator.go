@@ -48,13 +48,17 @@ type streamFlags struct {
 	placementCluster string
 	placementTags    []string
 	logMaxBytes      string
+	partitions       int32
 }
 
 // defaults parses the flags into the controllers' stream defaults.
 func (f streamFlags) defaults() (controllers.StreamDefaults, error) {
-	d := controllers.StreamDefaults{Replicas: f.replicas}
+	d := controllers.StreamDefaults{Replicas: f.replicas, Partitions: f.partitions}
 	if f.replicas < 1 || f.replicas > 5 {
 		return d, fmt.Errorf("--stream-replicas %d: must be between 1 and 5", f.replicas)
+	}
+	if err := checkPartitions(f.partitions); err != nil {
+		return d, err
 	}
 	switch {
 	case strings.EqualFold(f.storage, string(v1alpha1.StreamStorageFile)):
@@ -133,8 +137,19 @@ ingress pods rolling, without restarting the operator.`,
 		"server tags the servers holding the streams of SourceEnvironments that set no placement must have, comma-separated")
 	f.StringVar(&o.streams.logMaxBytes, "log-stream-max-bytes", "1Gi",
 		"size bound of the log streams of SourceEnvironments that set no spec.publish.logMaxBytes; the oldest records go first")
+	f.Int32Var(&o.streams.partitions, "action-partitions", 1,
+		"streams the actions of SourceEnvironments that set no spec.publish.partitions are split into (1-64), "+
+			"to spread the duplicate window's memory over the servers of a NATS cluster")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
 	return cmd
+}
+
+// checkPartitions checks --action-partitions as the CRD checks spec.publish.partitions.
+func checkPartitions(n int32) error {
+	if n < 1 || n > 64 {
+		return fmt.Errorf("--action-partitions %d: must be between 1 and 64", n)
+	}
+	return nil
 }
 
 func (o *operatorOptions) run(ctx context.Context) error {

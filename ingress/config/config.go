@@ -43,6 +43,10 @@ type Inputs struct {
 	SourceEnvironments []v1alpha1.SourceEnvironment
 	EventMappings      []v1alpha1.EventMapping
 	Secrets            []corev1.Secret
+	// Partitions is the number of partitions of the action stream of a
+	// SourceEnvironment that does not set spec.publish.partitions (the operator's
+	// --action-partitions); 0 means 1.
+	Partitions int32
 }
 
 // Problem is a resource that could not be compiled, with the reason and message its
@@ -101,6 +105,9 @@ type Environment struct {
 	// ActionStream and LogStream are the JetStream streams published to.
 	ActionStream string
 	LogStream    string
+	// Partitions is the number of streams the action stream is split into
+	// (spec.publish.partitions); 1 publishes to ActionStream itself.
+	Partitions int
 	// LogRetention is how long event and action logs are kept.
 	LogRetention time.Duration
 	// Vars are the variables CEL sees as vars; secret values among them.
@@ -185,10 +192,11 @@ func Build(in Inputs) *Snapshot {
 		panic(fmt.Sprintf("build CEL environment: %v", err))
 	}
 	b := &builder{
-		env:      env,
-		sources:  map[types.NamespacedName]*v1alpha1.Source{},
-		secrets:  map[types.NamespacedName]*corev1.Secret{},
-		snapshot: &Snapshot{environments: map[types.NamespacedName]*Environment{}, Built: time.Now()},
+		env:        env,
+		partitions: in.Partitions,
+		sources:    map[types.NamespacedName]*v1alpha1.Source{},
+		secrets:    map[types.NamespacedName]*corev1.Secret{},
+		snapshot:   &Snapshot{environments: map[types.NamespacedName]*Environment{}, Built: time.Now()},
 	}
 	for i := range in.Sources {
 		s := &in.Sources[i]
@@ -244,10 +252,11 @@ func Build(in Inputs) *Snapshot {
 }
 
 type builder struct {
-	env      *cel.Env
-	sources  map[types.NamespacedName]*v1alpha1.Source
-	secrets  map[types.NamespacedName]*corev1.Secret
-	snapshot *Snapshot
+	env        *cel.Env
+	partitions int32
+	sources    map[types.NamespacedName]*v1alpha1.Source
+	secrets    map[types.NamespacedName]*corev1.Secret
+	snapshot   *Snapshot
 }
 
 // secretValue reads one key of a Secret, trimming the trailing newline that files
@@ -319,6 +328,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		MaxBodySize:        se.Spec.MaxBodySize(),
 		RateLimit:          rateLimit(se.Spec.Ingress.RateLimit),
 		ActionStream:       se.Spec.ActionStream(),
+		Partitions:         int(se.Spec.ActionPartitions(b.partitions)),
 		LogStream:          se.Spec.LogStream(),
 		LogRetention:       se.Spec.LogRetention(),
 		Vars:               vars,
@@ -347,33 +357,39 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 }
 
 // StreamNeeds are the JetStream streams a set of SourceEnvironments publishes to: for
-// each action stream the longest duplicate window asked of it, for each log stream the
-// longest retention.
+// each action stream the longest duplicate window asked of it and the most partitions,
+// for each log stream the longest retention.
 type StreamNeeds struct {
-	ActionStreams map[string]time.Duration
-	LogStreams    map[string]time.Duration
+	ActionStreams    map[string]time.Duration
+	ActionPartitions map[string]int
+	LogStreams       map[string]time.Duration
 }
 
-// Add counts one SourceEnvironment publishing actions to actionStream with an
-// idempotency window and logs to logStream with a retention: a stream shared by
-// several gets the longest window and the longest retention asked of it. It is the one
-// place of that rule, for the operator and for self-hosted mode.
-func (n *StreamNeeds) Add(actionStream string, window time.Duration, logStream string, retention time.Duration) {
+// Add counts one SourceEnvironment publishing actions to actionStream, split into
+// partitions, with an idempotency window and logs to logStream with a retention: a
+// stream shared by several gets the longest window, the most partitions and the longest
+// retention asked of it. It is the one place of that rule, for the operator and for
+// self-hosted mode.
+func (n *StreamNeeds) Add(actionStream string, partitions int, window time.Duration, logStream string, retention time.Duration) {
 	if n.ActionStreams == nil {
 		n.ActionStreams = map[string]time.Duration{}
+	}
+	if n.ActionPartitions == nil {
+		n.ActionPartitions = map[string]int{}
 	}
 	if n.LogStreams == nil {
 		n.LogStreams = map[string]time.Duration{}
 	}
 	n.ActionStreams[actionStream] = max(n.ActionStreams[actionStream], window)
+	n.ActionPartitions[actionStream] = max(n.ActionPartitions[actionStream], partitions, 1)
 	n.LogStreams[logStream] = max(n.LogStreams[logStream], retention)
 }
 
 // Streams returns the streams the snapshot's SourceEnvironments publish to.
 func (s *Snapshot) Streams() StreamNeeds {
-	needs := StreamNeeds{ActionStreams: map[string]time.Duration{}, LogStreams: map[string]time.Duration{}}
+	var needs StreamNeeds
 	for _, e := range s.environments {
-		needs.Add(e.ActionStream, e.IdempotencyWindow, e.LogStream, e.LogRetention)
+		needs.Add(e.ActionStream, e.Partitions, e.IdempotencyWindow, e.LogStream, e.LogRetention)
 	}
 	return needs
 }

@@ -39,7 +39,7 @@ const (
 )
 
 // ActionStreamConfig returns the configuration of the stream that holds the
-// actions: it captures [ActionStreamSubject] ("inlet.actions.>").
+// actions: it captures [ActionStreamSubject] ("inlet.actions.*.*").
 //
 // duplicateWindow is the idempotency window: a message whose Nats-Msg-Id was
 // stored less than duplicateWindow ago is not stored again and its ack says
@@ -69,6 +69,24 @@ func ActionStreamConfig(name string, duplicateWindow time.Duration, replicas int
 		// (Client.AtomicBatches).
 		AllowAtomicPublish: true,
 	})
+}
+
+// ActionStreamConfigs returns the configurations of the streams that hold the actions
+// of an action stream split into partitions: [ActionStreamConfig] when partitions is
+// below 2, otherwise one stream per partition, named by [PartitionStream] and
+// capturing [PartitionStreamSubject], each with the same window and settings.
+func ActionStreamConfigs(name string, partitions int, duplicateWindow time.Duration, replicas int, storage jetstream.StorageType) []jetstream.StreamConfig {
+	if partitions < 2 {
+		return []jetstream.StreamConfig{ActionStreamConfig(name, duplicateWindow, replicas, storage)}
+	}
+	out := make([]jetstream.StreamConfig, partitions)
+	for i := range out {
+		cfg := ActionStreamConfig(PartitionStream(name, i, partitions), duplicateWindow, replicas, storage)
+		cfg.Description = fmt.Sprintf("inlet actions, partition %d of %d", i, partitions)
+		cfg.Subjects = []string{PartitionStreamSubject(i)}
+		out[i] = cfg
+	}
+	return out
 }
 
 // LogStreamConfig returns the configuration of the stream that holds event and

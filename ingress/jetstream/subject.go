@@ -1,6 +1,10 @@
 package jetstream
 
-import "strings"
+import (
+	"hash/fnv"
+	"strconv"
+	"strings"
+)
 
 // Subject prefixes and the stream subjects that capture them.
 const (
@@ -15,8 +19,10 @@ const (
 	// ReplayLogSubjectPrefix starts the subjects of what replays stored.
 	ReplayLogSubjectPrefix = LogSubjectPrefix + ".replays"
 
-	// ActionStreamSubject is the subject filter of the action stream.
-	ActionStreamSubject = ActionSubjectPrefix + ".>"
+	// ActionStreamSubject is the subject filter of an action stream that is not
+	// partitioned: "inlet.actions.<environment>.<action>". It leaves out the subjects of
+	// partitions, which have one more token, so both can live on one NATS.
+	ActionStreamSubject = ActionSubjectPrefix + ".*.*"
 	// LogStreamSubject is the subject filter of the log stream.
 	LogStreamSubject = LogSubjectPrefix + ".>"
 )
@@ -29,6 +35,46 @@ const (
 // names (see [EventLogSubject]), so any input yields a valid subject.
 func ActionSubject(environment, action string) string {
 	return ActionSubjectPrefix + "." + nameToken(environment) + "." + nameToken(action)
+}
+
+// PartitionSubject returns the subject of partition partition of an action stream
+// split into several: "inlet.actions.<environment>.<action>.<partition>" for the
+// subject "inlet.actions.<environment>.<action>". It returns subject itself when the
+// stream is not split (partitions below 2).
+func PartitionSubject(subject string, partition, partitions int) string {
+	if partitions < 2 {
+		return subject
+	}
+	return subject + "." + strconv.Itoa(partition)
+}
+
+// PartitionStreamSubject is the subject filter of partition partition of an action
+// stream: "inlet.actions.*.*.<partition>".
+func PartitionStreamSubject(partition int) string {
+	return ActionStreamSubject + "." + strconv.Itoa(partition)
+}
+
+// PartitionStream names the stream of partition partition of the action stream
+// stream: "<stream>_P<partition>", or stream itself when it is not split (partitions
+// below 2).
+func PartitionStream(stream string, partition, partitions int) string {
+	if partitions < 2 {
+		return stream
+	}
+	return stream + "_P" + strconv.Itoa(partition)
+}
+
+// Partition returns the partition of an event whose de-duplication id is id, among
+// partitions: FNV-1a (64 bits) of id modulo partitions, so that every delivery of an
+// event, and all its actions, go to the same partition. Anyone can compute it again.
+// It is 0 when partitions is below 2.
+func Partition(id string, partitions int) int {
+	if partitions < 2 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return int(h.Sum64() % uint64(partitions))
 }
 
 // ActionFilter returns the subject filter that matches every action published

@@ -89,8 +89,10 @@ func (f *Folder) Reload(ctx context.Context) error {
 // server of self-hosted mode: one replica, on file.
 func ensureStreams(ctx context.Context, js natsjs.JetStream, needs config.StreamNeeds) error {
 	for name, window := range needs.ActionStreams {
-		if _, err := jetstream.EnsureStream(ctx, js, jetstream.ActionStreamConfig(name, window, 1, natsjs.FileStorage)); err != nil {
-			return fmt.Errorf("action stream %s: %w", name, err)
+		for _, cfg := range jetstream.ActionStreamConfigs(name, needs.ActionPartitions[name], window, 1, natsjs.FileStorage) {
+			if _, err := jetstream.EnsureStream(ctx, js, cfg); err != nil {
+				return fmt.Errorf("action stream %s: %w", cfg.Name, err)
+			}
 		}
 	}
 	for name, retention := range needs.LogStreams {

@@ -52,6 +52,9 @@ type Options struct {
 	// it the snapshot is built without the Secret, and rebuilt once it can be read.
 	// Default DefaultSecretSyncTimeout.
 	SecretSyncTimeout time.Duration
+	// Partitions is the number of action stream partitions of a SourceEnvironment that
+	// sets no spec.publish.partitions; 0 means 1.
+	Partitions int32
 	// Logger receives one record per rebuild and one per resource not served; never a
 	// secret value.
 	Logger logr.Logger
@@ -253,6 +256,7 @@ func (w *Watcher) rebuild(ctx context.Context, c client.Reader) {
 		return
 	}
 	in = Select(in, w.opts.SourceEnvironment)
+	in.Partitions = w.opts.Partitions
 	w.secrets.sync(ctx, SecretRefs(in))
 	in.Secrets = w.secrets.list()
 	key := fingerprint(in)

@@ -350,7 +350,10 @@ func (r *SourceEnvironmentReconciler) reconcileStreams(ctx context.Context, s *s
 // stream keeps more than was asked because the operator never downgrades one.
 func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
 	parts := make([]string, 0, len(wants))
-	var partitions []string // the names of a run of partitions described alike
+	// The partitions of an action stream are described once when they are alike:
+	// partitions are the names of such a run, and runText their description.
+	var partitions []string
+	var runText string
 	for i, w := range wants {
 		h := have[i]
 		attrs := []string{fmt.Sprintf("R%d", max(h.Replicas, 1))}
@@ -378,14 +381,13 @@ func describeStreams(wants []streamWant, have []jetstream.StreamConfig) string {
 			}
 		}
 		text := strings.Join(attrs, ", ")
-		// The partitions of an action stream are described once when they are alike.
 		if w.actions && len(wants) > 2 {
-			if len(partitions) > 0 && strings.HasSuffix(parts[len(parts)-1], "("+text+")") {
+			if len(partitions) > 0 && text == runText {
 				partitions = append(partitions, h.Name)
 				parts[len(parts)-1] = fmt.Sprintf("streams %s to %s (%d partitions, %s)", partitions[0], h.Name, len(partitions), text)
 				continue
 			}
-			partitions = []string{h.Name}
+			partitions, runText = []string{h.Name}, text
 		}
 		parts = append(parts, fmt.Sprintf("stream %s (%s)", h.Name, text))
 	}

@@ -2,13 +2,16 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	inletjs "inlet.dev/inlet/ingress/jetstream"
@@ -128,5 +131,89 @@ func TestStreamSettingsAreApplied(t *testing.T) {
 			}
 		}
 		return nil
+	})
+}
+
+// TestPartitionedActionStreams runs the operator with --action-partitions 3 against a
+// three-server NATS cluster: each partition is a stream of its own, JetStream places
+// them on different servers (so the window's memory divides among them), StreamsReady
+// describes them once, the ingress pods are told the count, idempotencyKeysHeld adds up
+// every partition's ids, and a SourceEnvironment's own spec.publish.partitions wins.
+func TestPartitionedActionStreams(t *testing.T) {
+	cl := natstest.StartCluster(t, 3)
+	h := startOn(t, Options{ResyncInterval: 300 * time.Millisecond, Streams: StreamDefaults{Partitions: 3}}, cl.URL())
+	h.applySamples("stripe.yaml")
+	se := h.waitForCondition("stripe-production", v1alpha1.ConditionStreamsReady, metav1.ConditionTrue, v1alpha1.ReasonStreamsReady)
+	c := meta.FindStatusCondition(se.Status.Conditions, v1alpha1.ConditionStreamsReady)
+	if want := "streams INLET_ACTIONS_P0 to INLET_ACTIONS_P2 (3 partitions, R1, file storage, duplicate window 24h0m0s"; !strings.Contains(c.Message, want) {
+		t.Errorf("StreamsReady message = %q, want it to contain %q", c.Message, want)
+	}
+	servers := map[string]bool{}
+	for p := range 3 {
+		name := inletjs.PartitionStream(v1alpha1.DefaultActionStream, p, 3)
+		s, err := h.js.Stream(h.ctx(), name)
+		if err != nil {
+			t.Fatalf("partition stream %s: %v", name, err)
+		}
+		info := s.CachedInfo()
+		if got := info.Config.Subjects; len(got) != 1 || got[0] != inletjs.PartitionStreamSubject(p) {
+			t.Errorf("stream %s captures %v, want %s", name, got, inletjs.PartitionStreamSubject(p))
+		}
+		if info.Cluster != nil {
+			servers[info.Cluster.Leader] = true
+		}
+	}
+	if len(servers) < 2 {
+		t.Errorf("the 3 partitions are all on %v: the window's memory is not spread", servers)
+	}
+	if _, err := h.js.Stream(h.ctx(), v1alpha1.DefaultActionStream); err == nil {
+		t.Errorf("the unpartitioned stream %s exists, but no SourceEnvironment publishes to it", v1alpha1.DefaultActionStream)
+	}
+
+	var dep appsv1.Deployment
+	if err := h.c.Get(h.ctx(), client.ObjectKey{Namespace: h.ns, Name: ingressName("stripe-production")}, &dep); err != nil {
+		t.Fatal(err)
+	}
+	if args := dep.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--action-partitions=3") {
+		t.Errorf("ingress args %v, want --action-partitions=3", args)
+	}
+
+	// Ids in every partition count.
+	for i := range 30 {
+		dedup := fmt.Sprintf("dedup_%d", i)
+		p := inletjs.Partition(dedup, 3)
+		subject := inletjs.PartitionSubject(inletjs.ActionSubject("production", "triggerWorkflow"), p, 3)
+		if _, err := h.js.Publish(h.ctx(), subject, []byte("{}"), jetstream.WithMsgID(dedup)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "30 keys held over 3 partitions", func() error {
+		se, err := h.sourceEnvironment("stripe-production")
+		if err != nil {
+			return err
+		}
+		if se.Status.IdempotencyKeysHeld != 30 {
+			return fmt.Errorf("idempotencyKeysHeld %d", se.Status.IdempotencyKeysHeld)
+		}
+		msg := condition(se, v1alpha1.ConditionIdempotencyWithinBudget).Message
+		if !strings.Contains(msg, "INLET_ACTIONS_P0 to INLET_ACTIONS_P2 (3 partitions) holds 30 idempotency keys") {
+			return fmt.Errorf("IdempotencyWithinBudget message %q", msg)
+		}
+		return nil
+	})
+
+	// The SourceEnvironment's own setting wins over the operator's.
+	one := int32(1)
+	eventually(t, "spec.publish.partitions 1 written", func() error {
+		se, err := h.sourceEnvironment("stripe-production")
+		if err != nil {
+			return err
+		}
+		se.Spec.Publish.Partitions = &one
+		return h.c.Update(h.ctx(), se)
+	})
+	eventually(t, "the unpartitioned stream", func() error {
+		_, err := h.stream(v1alpha1.DefaultActionStream)
+		return err
 	})
 }

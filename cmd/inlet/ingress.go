@@ -83,6 +83,9 @@ accepting, answers the requests in flight and flushes its logs.`,
 }
 
 func (o *ingressOptions) run(ctx context.Context) error {
+	if err := checkPartitions(o.partitions); err != nil {
+		return err
+	}
 	ingress.TuneRuntime()
 	log := newLogger(o.verbose).WithValues("instance", o.instance)
 	useLogger(log)

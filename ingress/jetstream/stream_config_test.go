@@ -15,7 +15,7 @@ func TestActionStreamConfig(t *testing.T) {
 		return jetstream.StreamConfig{
 			Name:               "ACTIONS",
 			Description:        "inlet actions",
-			Subjects:           []string{"inlet.actions.>"},
+			Subjects:           []string{"inlet.actions.*.*"},
 			Retention:          jetstream.LimitsPolicy,
 			Discard:            jetstream.DiscardOld,
 			MaxAge:             maxAge,
@@ -125,7 +125,7 @@ func TestDiffOwned(t *testing.T) {
 		diff []string
 	}{
 		"equal":                               {have: func(*jetstream.StreamConfig) {}},
-		"subjects in another order are equal": {have: func(c *jetstream.StreamConfig) { c.Subjects = []string{"inlet.actions.>"} }},
+		"subjects in another order are equal": {have: func(c *jetstream.StreamConfig) { c.Subjects = []string{"inlet.actions.*.*"} }},
 		"fields we do not own are ignored": {have: func(c *jetstream.StreamConfig) {
 			c.Metadata = map[string]string{"owner": "someone"}
 			c.MaxConsumers = 10

@@ -1,6 +1,7 @@
 package jetstream_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +154,51 @@ func TestEnsureStreamKeepsForeignFields(t *testing.T) {
 	}
 	if have.Metadata["team"] != "notifications" {
 		t.Errorf("metadata = %v, want the team kept", have.Metadata)
+	}
+}
+
+// An action stream made by an older inlet captured every subject under inlet.actions;
+// EnsureStream narrows it to the unpartitioned subjects, so that the streams of
+// partitions can be created beside it, each capturing its own partition's subjects.
+func TestPartitionStreamsBesideAnOlderActionStream(t *testing.T) {
+	_, url := natstest.Start(t)
+	c := connect(t, url)
+	js := c.JetStream()
+	ctx := ctxT(t, 30*time.Second)
+	old := inletjs.ActionStreamConfig("ACTIONS", time.Hour, 1, jetstream.FileStorage)
+	old.Subjects = []string{"inlet.actions.>"}
+	if _, err := js.CreateStream(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	parts := inletjs.ActionStreamConfigs("ACTIONS", 4, time.Hour, 1, jetstream.FileStorage)
+	if _, err := inletjs.EnsureStream(ctx, js, parts[0]); err == nil {
+		t.Fatal("a partition stream was created while another stream captured its subjects")
+	}
+	if got := ensure(t, c, inletjs.ActionStreamConfig("ACTIONS", time.Hour, 1, jetstream.FileStorage)); got != inletjs.StreamUpdated {
+		t.Fatalf("EnsureStream on the older stream = %s, want %s", got, inletjs.StreamUpdated)
+	}
+	names := make([]string, 0, len(parts))
+	for _, cfg := range parts {
+		if got := ensure(t, c, cfg); got != inletjs.StreamCreated {
+			t.Fatalf("partition stream %s: %s, want %s", cfg.Name, got, inletjs.StreamCreated)
+		}
+		names = append(names, cfg.Name)
+	}
+	if want := []string{"ACTIONS_P0", "ACTIONS_P1", "ACTIONS_P2", "ACTIONS_P3"}; !slices.Equal(names, want) {
+		t.Errorf("partition streams %v, want %v", names, want)
+	}
+	for i, subject := range []string{
+		"inlet.actions.production.identifyUser",
+		"inlet.actions.production.identifyUser.0",
+		"inlet.actions.production.identifyUser.3",
+	} {
+		want := []string{"ACTIONS", "ACTIONS_P0", "ACTIONS_P3"}[i]
+		ack, err := js.Publish(ctx, subject, []byte("{}"))
+		if err != nil {
+			t.Fatalf("publish %s: %v", subject, err)
+		}
+		if ack.Stream != want {
+			t.Errorf("%s stored in %s, want %s", subject, ack.Stream, want)
+		}
 	}
 }

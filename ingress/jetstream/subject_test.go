@@ -160,3 +160,39 @@ func FuzzIDToken(f *testing.F) {
 		}
 	})
 }
+
+// A partition is FNV-1a (64 bits) of the de-duplication id modulo the partitions, as the
+// docs tell consumers; ids spread evenly; one partition means none.
+func TestPartition(t *testing.T) {
+	for _, tc := range []struct {
+		id         string
+		partitions int
+		want       int
+	}{
+		{"evt_1", 8, 2}, {"abc", 3, 0}, {"", 5, 2}, {"evt_1", 1, 0}, {"evt_1", 0, 0},
+	} {
+		if got := Partition(tc.id, tc.partitions); got != tc.want {
+			t.Errorf("Partition(%q, %d) = %d, want %d", tc.id, tc.partitions, got, tc.want)
+		}
+	}
+	counts := make([]int, 8)
+	for i := range 8000 {
+		counts[Partition(MsgID("key", strings.Repeat("x", i%7), string(rune('a'+i%26)), string(rune(i))), 8)]++
+	}
+	for p, n := range counts {
+		if n < 800 || n > 1200 {
+			t.Errorf("partition %d got %d of 8000 ids, want about 1000: %v", p, n, counts)
+		}
+	}
+	for _, tc := range []struct{ got, want string }{
+		{PartitionSubject("inlet.actions.production.identifyUser", 2, 4), "inlet.actions.production.identifyUser.2"},
+		{PartitionSubject("inlet.actions.production.identifyUser", 0, 1), "inlet.actions.production.identifyUser"},
+		{PartitionStream("INLET_ACTIONS", 3, 4), "INLET_ACTIONS_P3"},
+		{PartitionStream("INLET_ACTIONS", 0, 1), "INLET_ACTIONS"},
+		{PartitionStreamSubject(3), "inlet.actions.*.*.3"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %s, want %s", tc.got, tc.want)
+		}
+	}
+}

@@ -104,7 +104,7 @@ type Cluster struct {
 
 // StartCluster runs n JetStream servers clustered on loopback (cluster name
 // "inlet-test"), each with a store in a temporary directory of t and the server
-// tags "test" and "server:<i>", and waits until they have elected a JetStream
+// tags "test" and "server:<i>" and the same storage limits, and waits until they have elected a JetStream
 // meta leader. The servers are shut down when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
@@ -187,6 +187,12 @@ func (c *Cluster) start(t testing.TB, i int) (*server.Server, error) {
 		Routes: routes,
 		// Every server has the tag "test", and its own "server:<i>", for placement.
 		Tags: []string{"test", fmt.Sprintf("server:%d", i)},
+		// The same storage limits on every server, as a deployment sets them (the
+		// NATS Helm chart from its volume's size), so that JetStream places new
+		// streams by the streams each server has rather than by a disk's free
+		// space measured at start.
+		JetStreamMaxStore:  8 << 30,
+		JetStreamMaxMemory: 1 << 30,
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

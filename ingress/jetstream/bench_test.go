@@ -197,35 +197,50 @@ var capEvents = flag.Int("inlet.capevents", 100_000, "events (two actions, one i
 // window holds, in the log, for servers of 4, 16 and 64 GiB giving half
 // their memory to it. Run it with -benchtime=1x.
 func BenchmarkWindowCapacity(b *testing.B) {
-	for _, replicas := range []int{1, 3} {
-		b.Run(fmt.Sprintf("R%d", replicas), func(b *testing.B) {
+	for _, tc := range []struct{ servers, replicas, partitions int }{
+		{1, 1, 1}, {3, 3, 1}, {3, 1, 3}, {6, 3, 2},
+	} {
+		name := fmt.Sprintf("R%d", tc.replicas)
+		if tc.partitions > 1 {
+			name = fmt.Sprintf("R%dx%dpartitions_on_%d_servers", tc.replicas, tc.partitions, tc.servers)
+		}
+		b.Run(name, func(b *testing.B) {
 			var rssPerID, heapPerID, idsPerEvent float64
 			for range b.N {
 				b.StopTimer()
-				cl := natstest.StartProcessCluster(b, replicas)
+				cl := natstest.StartProcessCluster(b, tc.servers)
 				c := connect(b, cl.URL())
-				ensureOn(b, c, inletjs.ActionStreamConfig(inletjs.DefaultActionStream, 24*time.Hour, replicas, jetstream.FileStorage))
-				capPublish(b, c, "warmup", 10_000)
-				before := capMemory(b, cl, replicas)
+				cfgs := inletjs.ActionStreamConfigs(inletjs.DefaultActionStream, tc.partitions, 24*time.Hour, tc.replicas, jetstream.FileStorage)
+				for _, cfg := range cfgs {
+					ensureOn(b, c, cfg)
+				}
+				capPublish(b, c, "warmup", 10_000, tc.partitions)
+				before := capMemory(b, cl, tc.servers)
 				b.StartTimer()
-				capPublish(b, c, "event", *capEvents)
+				capPublish(b, c, "event", *capEvents, tc.partitions)
 				b.StopTimer()
-				after := capMemory(b, cl, replicas)
+				after := capMemory(b, cl, tc.servers)
 				// One id per event in a batch; one per action (two) without.
 				idsPerEvent = 1
-				if s, err := c.JetStream().Stream(ctxT(b, 10*time.Second), inletjs.DefaultActionStream); err != nil {
+				if s, err := c.JetStream().Stream(ctxT(b, 10*time.Second), cfgs[0].Name); err != nil {
 					b.Fatal(err)
 				} else if !s.CachedInfo().Config.AllowAtomicPublish {
 					idsPerEvent = 2
 				}
+				// The cost of an id of the whole window on the server that holds
+				// the most: partitions spread the ids over the servers.
 				ids := float64(*capEvents) * idsPerEvent
 				rssPerID, heapPerID = 0, 0
-				for i := range replicas {
+				for i := range tc.servers {
 					rssPerID = max(rssPerID, float64(int64(after[i][0])-int64(before[i][0]))/ids)
 					heapPerID = max(heapPerID, float64(int64(after[i][1])-int64(before[i][1]))/ids)
 				}
-				if got := streamMsgs(b, c, inletjs.DefaultActionStream); got != uint64(2*(10_000+*capEvents)) {
-					b.Errorf("stream holds %d messages, want %d", got, 2*(10_000+*capEvents))
+				var stored uint64
+				for _, cfg := range cfgs {
+					stored += streamMsgs(b, c, cfg.Name)
+				}
+				if stored != uint64(2*(10_000+*capEvents)) {
+					b.Errorf("streams hold %d messages, want %d", stored, 2*(10_000+*capEvents))
 				}
 				c.Close()
 			}
@@ -234,25 +249,27 @@ func BenchmarkWindowCapacity(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 			for _, gib := range []float64{4, 16, 64} {
 				ids := gib * (1 << 30) / 2 / rssPerID
-				b.Logf("R%d, %2.0f GiB server, half of it for the window: %6.0f events/s of two actions for a 1h window, %5.0f for 24h (%.1fM ids)",
-					replicas, gib, ids/idsPerEvent/3600, ids/idsPerEvent/86400, ids/1e6)
+				b.Logf("%s, %2.0f GiB servers, half of it for the window: %6.0f events/s of two actions for a 1h window, %5.0f for 24h (%.1fM ids)",
+					name, gib, ids/idsPerEvent/3600, ids/idsPerEvent/86400, ids/1e6)
 			}
 		})
 	}
 }
 
-// capPublish publishes n events of two actions each, with ids from prefix,
-// 500 events per call.
-func capPublish(b *testing.B, c *inletjs.Client, prefix string, n int) {
+// capPublish publishes n events of two actions each, with ids from prefix, to
+// the partition of each id, 500 events per call.
+func capPublish(b *testing.B, c *inletjs.Client, prefix string, n, partitions int) {
 	data := []byte(`{"id":"` + strings.Repeat("x", 43) + `","action":"triggerWorkflow","params":{"workflow":"welcome","recipients":["cus_0000000000000"],"data":{"plan":"team"}},"environment":"production","source":{"namespace":"shop","name":"stripe","type":"stripe","sourceEnvironment":"stripe-production"},"mapping":"welcome","position":0,"event":{"id":"3vWPSwuifqiXnSXEzOSqLt","type":"customer.subscription.created","idempotencyKey":"evt_1QxSample0000000000"}}`)
 	const per = 500
 	events := make([]inletjs.Event, per)
 	for i := 0; i < n; i += per {
 		ev := events[:min(per, n-i)]
 		for j := range ev {
-			ev[j] = inletjs.Event{ID: inletjs.MsgID(prefix, strconv.Itoa(i+j)), Messages: []inletjs.Message{
-				{Subject: inletjs.ActionSubject("production", "identifyUser"), Data: data},
-				{Subject: inletjs.ActionSubject("production", "triggerWorkflow"), Data: data},
+			id := inletjs.MsgID(prefix, strconv.Itoa(i+j))
+			p := inletjs.Partition(id, partitions)
+			ev[j] = inletjs.Event{ID: id, Messages: []inletjs.Message{
+				{Subject: inletjs.PartitionSubject(inletjs.ActionSubject("production", "identifyUser"), p, partitions), Data: data},
+				{Subject: inletjs.PartitionSubject(inletjs.ActionSubject("production", "triggerWorkflow"), p, partitions), Data: data},
 			}}
 		}
 		if _, err := c.PublishEvents(ctxT(b, time.Minute), ev); err != nil {

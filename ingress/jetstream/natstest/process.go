@@ -66,6 +66,9 @@ func ServeIfChild() {
 		JetStream:  true,
 		StoreDir:   o.StoreDir,
 		Routes:     routes,
+		// Equal limits on every server, as in StartCluster.
+		JetStreamMaxStore:  8 << 30,
+		JetStreamMaxMemory: 1 << 30,
 	}
 	if o.ClusterPort != 0 {
 		opts.Cluster = server.ClusterOpts{Name: o.Cluster, Host: loopback, Port: o.ClusterPort}

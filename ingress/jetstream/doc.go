@@ -18,9 +18,11 @@
 // # Streams
 //
 // Two streams, both with limits retention and the oldest messages discarded
-// first. The action stream ([ActionStreamConfig], subjects "inlet.actions.>")
+// first. The action stream ([ActionStreamConfig], subjects "inlet.actions.*.*")
 // has the idempotency window as its duplicate window and keeps messages at
-// least that long. The log stream ([LogStreamConfig], subjects "inlet.logs.>")
+// least that long; split into partitions ([ActionStreamConfigs]), it is one
+// stream per partition, "<name>_P<p>" capturing "inlet.actions.*.*.<p>", and an
+// event goes whole to the partition of its de-duplication id ([Partition]). The log stream ([LogStreamConfig], subjects "inlet.logs.>")
 // keeps records for its retention and up to a size bound ([DefaultLogMaxBytes]),
 // so that logs never take the storage the actions need. The operator applies
 // them with [EnsureStream], which reports whether a stream was created, updated

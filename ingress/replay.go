@@ -31,10 +31,10 @@ import (
 //     id when it has no key) and the action's mapping and position: the id the ingress
 //     gives that action. Two replays at once publish the same ids, and the action
 //     stream's duplicate window stores each action once.
-//   - Each replay writes an event record of its own, marked with the id of the event it
-//     replayed (wire.EventRecord.ReplayOf), and, when it stored something, the event's
+//   - A replay that publishes something writes an event record of its own, marked with
+//     the id of the event it replayed (wire.EventRecord.ReplayOf), and the event's
 //     ledger, so that a later replay, even after the duplicate window, adds nothing
-//     twice.
+//     twice. One that finds nothing new writes nothing.
 
 // ReplayOutcome selects events by what became of them when they arrived.
 type ReplayOutcome string
@@ -84,7 +84,8 @@ const (
 type ReplayedEvent struct {
 	// Original is the record replayed (its payload included).
 	Original wire.EventRecord
-	// ID is the id of the replay's own event record; empty in a dry run or when skipped.
+	// ID is the id of the replay's own event record; empty in a dry run, when skipped,
+	// or when the event had nothing new to publish.
 	ID string
 	// Skipped, when set, says why the event was not replayed; Error adds detail.
 	Skipped string
@@ -344,6 +345,11 @@ func (r *Replayer) one(ctx context.Context, rec *wire.EventRecord) error {
 		return nil
 	}
 
+	if len(publish) == 0 {
+		// Nothing new: nothing to publish, nothing to log.
+		r.report(out)
+		return nil
+	}
 	out.ID = ev.ID
 	unavailable := r.publish(ctx, out, fresh, publish)
 	if err := r.remember(ctx, key, out, fresh, ledger, ledgerSeq); err != nil {

@@ -42,6 +42,7 @@ resources.`,
 	}
 	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand(), newTestCommand(), newIngressCommand(), newOperatorCommand())
 	root.AddCommand(newLogCommands()...)
+	root.AddCommand(newReplayCommand())
 	return root
 }
 

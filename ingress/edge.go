@@ -29,6 +29,9 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		s.finish(w, r, &Outcome{Env: env, Request: Request{Header: r.Header, Body: body, Received: start}, Rejection: rej})
 		return
 	}
+	if env.Handshake != nil && s.handshake(w, r, env, body, start) {
+		return // the sender's endpoint handshake (handshake.go): no event
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.PublishTimeout)
 	defer cancel()
 	o := Process(ctx, env, Request{Header: r.Header, Query: r.URL.Query(), Body: body, Received: start, MaxEvents: s.opts.MaxEventsPerRequest})
@@ -41,7 +44,8 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 // admit checks what needs no body (configuration, endpoint, method, rate limit,
-// endpoint token) and reads the body within the SourceEnvironment's limit.
+// endpoint token) and reads the body within the SourceEnvironment's limit. A method
+// other than POST gets through only to an endpoint whose handshake may use it.
 func (s *Server) admit(
 	w http.ResponseWriter, r *http.Request, snap *config.Snapshot, key types.NamespacedName, env *config.Environment, now time.Time,
 ) ([]byte, *Rejection) {
@@ -51,7 +55,7 @@ func (s *Server) admit(
 	if env == nil || (!env.UsesEndpointToken && r.PathValue("token") != "") {
 		return nil, notFound(key)
 	}
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && (env.Handshake == nil || !env.Handshake.Admits(r.Method)) {
 		return nil, badMethod()
 	}
 	if ok, wait := s.limits.Allow(env.Key, env.RateLimit, now); !ok {

@@ -15,6 +15,7 @@ type metrics struct {
 	requestDuration      *prometheus.HistogramVec
 	publishDuration      prometheus.Histogram
 	verificationFailures *prometheus.CounterVec
+	handshakes           *prometheus.CounterVec
 	logDropped           prometheus.Counter
 	refusedNotLogged     prometheus.Counter
 	snapshotProblems     prometheus.Gauge
@@ -26,7 +27,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inlet_ingress_requests_total",
 			Help: "Requests to event endpoints by SourceEnvironment (empty for a path no SourceEnvironment is served at), " +
-				"result (accepted, idempotent, unauthorized, malformed, too_large, not_found, rate_limited, unavailable) and HTTP status.",
+				"result (accepted, idempotent, handshake, unauthorized, malformed, too_large, not_found, rate_limited, unavailable) " +
+				"and HTTP status.",
 		}, []string{"namespace", "source_environment", "result", "code"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inlet_ingress_actions_total",
@@ -46,6 +48,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "inlet_ingress_verification_failures_total",
 			Help: "Requests that failed verification, by reason (missing_signature, mismatch, stale_timestamp, endpoint_token, ...).",
 		}, []string{"reason"}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inlet_ingress_handshakes_total",
+			Help: "Endpoint handshakes (slack, meta, microsoftGraph, zoom, okta, cel) by SourceEnvironment and result " +
+				"(answered, refused).",
+		}, []string{"namespace", "source_environment", "type", "result"}),
 		logDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inlet_ingress_log_records_dropped_total",
 			Help: "Event and action log records that could not be written.",
@@ -64,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "When the served configuration was last swapped in.",
 		}),
 	}
-	reg.MustRegister(m.events, m.actions, m.requestDuration, m.publishDuration, m.verificationFailures,
+	reg.MustRegister(m.events, m.actions, m.requestDuration, m.publishDuration, m.verificationFailures, m.handshakes,
 		m.logDropped, m.refusedNotLogged, m.snapshotProblems, m.snapshotBuilt)
 	return m
 }

@@ -146,6 +146,12 @@ type HTTPSource struct {
 	// is read; its result is available to the other expressions as preprocess.
 	// +optional
 	Preprocess Expression `json:"preprocess,omitempty"`
+
+	// handshake says which endpoint handshake (Meta's hub.challenge, Microsoft Graph's
+	// validationToken, Zoom's endpoint.url_validation, Okta's verification challenge, or
+	// one described in CEL) the endpoint answers; see docs/sources/handshakes.md.
+	// +optional
+	Handshake *Handshake `json:"handshake,omitempty"`
 }
 
 // VerificationType is a scheme for checking an HTTP request's authenticity.

@@ -155,7 +155,7 @@ func TestDevMode(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	listen, metricsAddr, natsAddr := freePort(t), freePort(t), freePort(t)
 	dev := start(t, "inlet dev is up", "dev", "--dir", dir, "--data", data, "--listen", listen, "--metrics-listen", metricsAddr, "--nats-listen", natsAddr)
-	if !strings.Contains(dev.output(), "4 source environments, 8 mappings, 0 not served") {
+	if !strings.Contains(dev.output(), "5 source environments, 9 mappings, 0 not served") {
 		t.Errorf("inlet dev did not load every sample:\n%s", dev.output())
 	}
 	send := func(args ...string) (string, error) {
@@ -285,7 +285,7 @@ func lastActions(t *testing.T, c *jetstream.Client) []wire.ActionMessage {
 func TestOfflineTest(t *testing.T) {
 	samples := filepath.Join(repoRoot(), "config", "samples")
 	out, err := run(t, "test", "-f", samples)
-	if err != nil || !strings.Contains(out, "valid: 4 sources, 4 source environments, 8 mappings") {
+	if err != nil || !strings.Contains(out, "valid: 5 sources, 5 source environments, 9 mappings") {
 		t.Errorf("samples: %v\n%s", err, out)
 	}
 	out, err = run(t, "test", "-f", samples, "-e", "stripe-production", "--event", filepath.Join(samples, "events", "stripe", "customer.subscription.created.json"))

@@ -118,6 +118,8 @@ type Environment struct {
 	// Describer finds each event's type, idempotency key, user id and data, as the
 	// Source's provider says.
 	Describer provider.Describer
+	// Handshake answers the sender's endpoint handshake; nil when there is none.
+	Handshake provider.Handshake
 
 	mappings map[string][]*Mapping
 	count    int
@@ -351,7 +353,7 @@ func (b *builder) environment(se *v1alpha1.SourceEnvironment) (*Environment, *Pr
 		}
 		return nil, &Problem{Reason: v1alpha1.ReasonInvalidSpec, Message: err.Error()}
 	}
-	e.Verifier, e.Describer = compiled.Verifier, compiled.Describer
+	e.Verifier, e.Describer, e.Handshake = compiled.Verifier, compiled.Describer, compiled.Handshake
 	e.Redaction = redaction(src, secrets, append(secretVars, e.EndpointToken)...)
 	return e, nil
 }

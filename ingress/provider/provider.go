@@ -6,7 +6,8 @@
 //   - how a request is verified, with which headers, and the default tolerance of a
 //     signed timestamp;
 //   - how a payload is typed: its event type, idempotency key, user id and data;
-//   - how the sender signs, so that `inlet send` and tests send authentic requests.
+//   - how the sender signs, so that `inlet send` and tests send authentic requests;
+//   - optionally, the endpoint handshake its sender makes (handshake.go).
 //
 // The rules every provider shares live once: what an id and an idempotency key are
 // ([events.ID], [events.Key]), reading them from a body field or a header (fields.go),
@@ -90,6 +91,9 @@ type Compiled struct {
 	Verifier verify.Verifier
 	// Describer types the request's events.
 	Describer Describer
+	// Handshake answers the sender's endpoint handshake; nil when there is none
+	// (handshake.go).
+	Handshake Handshake
 }
 
 // Describer finds one payload's event type, idempotency key, user id and data.
@@ -162,7 +166,14 @@ func Compile(c Config) (Compiled, error) {
 	if err != nil {
 		return Compiled{}, err
 	}
-	return p.Compile(c)
+	compiled, err := p.Compile(c)
+	if err != nil {
+		return Compiled{}, err
+	}
+	if compiled.Handshake, err = compileHandshake(c, compiled); err != nil {
+		return Compiled{}, err
+	}
+	return compiled, nil
 }
 
 // Check checks a Source's spec without secrets, as the ingress will compile it. The
@@ -172,7 +183,10 @@ func Check(spec *v1alpha1.SourceSpec) error {
 	if err != nil {
 		return fmt.Errorf("spec.type: %w", err)
 	}
-	return p.Check(spec)
+	if err := p.Check(spec); err != nil {
+		return err
+	}
+	return checkHandshake(spec)
 }
 
 // SignatureHeaders returns the lower-case names of the headers a Source's verification

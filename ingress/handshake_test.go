@@ -325,3 +325,45 @@ func TestHandshakesAreRateLimitedAndCounted(t *testing.T) {
 		}
 	}
 }
+
+// A Slack app's Request URL check (url_verification, Slack's own example) succeeds only
+// with the app's signing secret, creates no event, and leaves events to the data path.
+func TestSlackURLVerification(t *testing.T) {
+	const signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeSlack}
+	h := newHarness(t, fixture("slack", spec, signingSecret, trigger("app_mention", "[event.user_id]")))
+	body := []byte(`{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`)
+	signed := func(secret string, at time.Time) http.Header {
+		header, err := provider.Sign(&spec, secret, at, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return header
+	}
+	path := "/e/" + ns + "/slack-test"
+
+	a := h.request(http.MethodPost, path, signed(signingSecret, time.Now()), body)
+	if a.status != http.StatusOK || a.body != `{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}` {
+		t.Fatalf("URL check with the signing secret: %d %q, want 200 with the challenge", a.status, a.body)
+	}
+	h.storedNothing("slack-test")
+
+	for name, header := range map[string]http.Header{
+		"another app's secret": signed("0000000000000000000000000000000a", time.Now()),
+		"replayed an hour on":  signed(signingSecret, time.Now().Add(-time.Hour)),
+		"unsigned":             {"Content-Type": {"application/json"}},
+	} {
+		a := h.request(http.MethodPost, path, header, body)
+		if a.status != http.StatusUnauthorized || strings.Contains(a.body, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") {
+			t.Errorf("%s: %d %q, want 401 without the challenge", name, a.status, a.body)
+		}
+	}
+	if a := h.request(http.MethodGet, path, nil, nil); a.status != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d, want 405: Slack's handshake is a POST", a.status)
+	}
+
+	event := []byte(`{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"U1","text":"url_verification"}}`)
+	if ans := h.send("slack-test", event); ans.Status != http.StatusOK || ans.Actions != 1 {
+		t.Errorf("an event after the check: %+v, want 200 with 1 action", ans)
+	}
+}

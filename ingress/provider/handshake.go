@@ -114,6 +114,11 @@ func compileHandshake(c Config, compiled Compiled) (Handshake, error) {
 		return nil, nil
 	}
 	hs := spec.HTTP.Handshake
+	if hs.Type != v1alpha1.HandshakeCEL { // a cel handshake is checked as it is compiled
+		if err := checkHandshake(spec); err != nil {
+			return nil, err
+		}
+	}
 	switch hs.Type {
 	case v1alpha1.HandshakeMeta:
 		return metaHandshake(hs.Meta, c.Vars)

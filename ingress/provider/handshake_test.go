@@ -56,7 +56,8 @@ func TestCheckHandshake(t *testing.T) {
 	}
 }
 
-// A SourceEnvironment whose handshake lacks its secret is not served, and says why.
+// A SourceEnvironment whose handshake lacks its secret, or cannot be genuine, is not
+// served, and says why.
 func TestCompileHandshakeNeedsItsSecret(t *testing.T) {
 	env, err := celext.NewEnv()
 	if err != nil {
@@ -74,6 +75,8 @@ func TestCompileHandshakeNeedsItsSecret(t *testing.T) {
 			Meta: &v1alpha1.MetaHandshake{VerifyTokenVariable: "vt"}}), map[string]string{"vt": ""}, `variable "vt", is not set`},
 		"zoom without secret": {httpSpec(none, &v1alpha1.Handshake{Type: v1alpha1.HandshakeZoom}), nil,
 			"signingSecretRefs: a zoom handshake needs"},
+		"okta unauthenticated": {httpSpec(none, &v1alpha1.Handshake{Type: v1alpha1.HandshakeOkta}), nil,
+			"spec.http.verification must check it"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			src := &v1alpha1.Source{Spec: *tc.spec}

@@ -315,7 +315,9 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 	// action still gets a stable id of its own, derived from it, for consumers.
 	msgID := ""
 	if req.replay != nil {
-		msgID = req.replay.actionID(p.mapping, p.action.Position)
+		// A replay's actions go to the partition of the event's replay key: its
+		// de-duplication id when it has a key, as the event's did.
+		ev.DedupID, msgID = req.replay.key, req.replay.actionID(p.mapping, p.action.Position)
 	} else if env.IdempotencyEnabled && ev.Info.IdempotencyKey != "" {
 		if ev.DedupID == "" {
 			ev.DedupID = jetstream.MsgID(ev.Info.IdempotencyKey, ev.Info.Type, env.Key.String(), env.Environment)

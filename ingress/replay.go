@@ -246,14 +246,15 @@ func refusedStatus(status string) bool {
 
 // ReplayKey names an event for replays: the id the ingress gives the event in the
 // duplicate window (from its idempotency key, type, SourceEnvironment and environment)
-// when it has a key, so that every delivery of the event shares it; else one derived
-// from its event id.
+// when it has a key, so that every delivery of the event shares it; else its event id.
+// Either way, on a partitioned action stream, the replay's actions go to the partition
+// the event's went to.
 func ReplayKey(rec *wire.EventRecord) string {
 	if rec.IdempotencyKey != "" {
 		se := rec.Namespace + "/" + rec.SourceEnvironment
 		return jetstream.MsgID(rec.IdempotencyKey, rec.Type, se, rec.Environment)
 	}
-	return jetstream.MsgID("event", rec.ID)
+	return rec.ID
 }
 
 // replayRequest is what a replay tells Process of a request: the event's replay key,

@@ -200,17 +200,30 @@ func TestReplayAfterTheDuplicateWindowStoresNothingTwice(t *testing.T) {
 	}
 }
 
-// Replays that run at the same time store each new action once, on an R1 file stream
-// (actions with ids of their own) and on a memory stream (events as atomic batches).
+// Replays that run at the same time store each new action once: on an R1 file stream
+// (actions with ids of their own), on a memory stream (events as atomic batches), and
+// on a partitioned stream, where each replayed action goes to its event's partition.
 func TestConcurrentReplaysStoreOnce(t *testing.T) {
-	for _, storage := range []natsjs.StorageType{natsjs.FileStorage, natsjs.MemoryStorage} {
-		t.Run(storage.String(), func(t *testing.T) {
+	cases := map[string]struct {
+		storage    natsjs.StorageType
+		partitions int
+	}{
+		"file":        {natsjs.FileStorage, 1},
+		"memory":      {natsjs.MemoryStorage, 1},
+		"partitioned": {natsjs.FileStorage, 3},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
 			stripe := sourceCases["stripe"]
 			welcome := mapping("welcome", trigger("customer.subscription.created", "[body.data.object.customer]"))
 			in := fixture("stripe", stripe.spec, stripe.secret)
 			in.EventMappings = []v1alpha1.EventMapping{welcome}
+			if tc.partitions > 1 {
+				p := int32(tc.partitions)
+				in.SourceEnvironments[0].Spec.Publish.Partitions = &p
+			}
 			h := newHarness(t, in)
-			useActionStorage(t, h, storage)
+			useActionStreams(t, h, tc.storage, tc.partitions)
 			const events = 20
 			for i := range events {
 				a := h.send(replaySE, subscriptionEvent(fmt.Sprintf("evt_%02d", i)))
@@ -237,15 +250,41 @@ func TestConcurrentReplaysStoreOnce(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			stored := h.storedActions()
-			for i := range events {
-				cus := fmt.Sprintf("[cus_evt_%02d]", i)
-				if stored["welcome "+cus] != 1 || stored["crm "+cus] != 1 {
-					t.Errorf("event %d: welcome stored %d times, crm trigger %d times, want once each", i, stored["welcome "+cus], stored["crm "+cus])
+
+			stored := map[string]int{}
+			partitionOf := map[string]map[int]bool{} // customer → partitions holding its actions
+			for part := range tc.partitions {
+				stream := jetstream.PartitionStream(v1alpha1.DefaultActionStream, part, tc.partitions)
+				filter := jetstream.ActionStreamSubject
+				if tc.partitions > 1 {
+					filter = jetstream.PartitionStreamSubject(part)
+				}
+				for _, m := range h.messages(stream, filter) {
+					var a wire.ActionMessage
+					if err := json.Unmarshal(m.Data, &a); err != nil {
+						t.Fatal(err)
+					}
+					cus := fmt.Sprint(a.Params["recipients"])
+					if a.Action == "identifyUser" {
+						cus = fmt.Sprintf("[%v]", a.Params["id"])
+					}
+					stored[a.Mapping+" "+a.Action+" "+cus]++
+					if partitionOf[cus] == nil {
+						partitionOf[cus] = map[int]bool{}
+					}
+					partitionOf[cus][part] = true
 				}
 			}
-			if n := len(h.actions(jetstream.ActionSubject("production", "identifyUser"))); n != events {
-				t.Errorf("%d identifyUser actions stored, want %d", n, events)
+			for i := range events {
+				cus := fmt.Sprintf("[cus_evt_%02d]", i)
+				for _, action := range []string{"welcome triggerWorkflow", "crm identifyUser", "crm triggerWorkflow"} {
+					if n := stored[action+" "+cus]; n != 1 {
+						t.Errorf("event %d: %s stored %d times, want once", i, action, n)
+					}
+				}
+				if len(partitionOf[cus]) != 1 {
+					t.Errorf("event %d: its actions are in partitions %v, want one", i, partitionOf[cus])
+				}
 			}
 			published := 0
 			for _, s := range sums {
@@ -261,18 +300,21 @@ func TestConcurrentReplaysStoreOnce(t *testing.T) {
 	}
 }
 
-// useActionStorage recreates the action stream with the given storage.
-func useActionStorage(t *testing.T, h *harness, storage natsjs.StorageType) {
+// useActionStreams recreates the action stream with the given storage, split into
+// partitions.
+func useActionStreams(t *testing.T, h *harness, storage natsjs.StorageType, partitions int) {
 	t.Helper()
-	if storage == natsjs.FileStorage {
+	if storage == natsjs.FileStorage && partitions < 2 {
 		return
 	}
 	ctx := context.Background()
 	if err := h.client.JetStream().DeleteStream(ctx, v1alpha1.DefaultActionStream); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jetstream.EnsureStream(ctx, h.client.JetStream(), jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, storage)); err != nil {
-		t.Fatal(err)
+	for _, cfg := range jetstream.ActionStreamConfigs(v1alpha1.DefaultActionStream, partitions, time.Hour, 1, storage) {
+		if _, err := jetstream.EnsureStream(ctx, h.client.JetStream(), cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

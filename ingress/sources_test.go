@@ -111,3 +111,46 @@ func TestSlackFormsAreMappedLikeJSON(t *testing.T) {
 		t.Errorf("a form that is not UTF-8: %+v, want 400", a)
 	}
 }
+
+// An http source verified with twilio: behind a gateway, the request reaches the ingress
+// at its own address, and verifies against the public URL configured, never against
+// what X-Forwarded-* say. The SMS's form fields are mapped like JSON.
+func TestTwilioBehindAGateway(t *testing.T) {
+	const token, public = "twilio-auth-token", "https://hooks.example.com/twilio/sms?tenant=acme"
+	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeHTTP, HTTP: &v1alpha1.HTTPSource{
+		Verification:   v1alpha1.Verification{Type: v1alpha1.VerificationTwilio, Twilio: &v1alpha1.TwilioVerification{URL: public}},
+		EventType:      "'sms.' + body.SmsStatus",
+		IdempotencyKey: "body.MessageSid",
+		UserID:         "body.From",
+	}}
+	m := trigger("sms.received", "[event.user_id]")
+	m.Actions[0].TriggerWorkflow.Data = `{"text": body.Body}`
+	h := newHarness(t, fixture("twilio", spec, token, m))
+	path := "/e/default/twilio-test"
+	body := []byte("MessageSid=SM1&SmsStatus=received&From=%2B14158675309&To=%2B18005551212&Body=Hello+%C3%A9")
+
+	for name, header := range map[string]http.Header{
+		"another account's auth token": signedBy(t, spec, "another-token", time.Now(), body),
+		"signed for the ingress's own URL, with forwarded headers": func() http.Header {
+			other := spec.DeepCopy()
+			other.HTTP.Verification.Twilio.URL = h.http.URL + path
+			hd := signedBy(t, *other, token, time.Now(), body)
+			hd.Set("X-Forwarded-Proto", "https")
+			hd.Set("X-Forwarded-Host", "hooks.example.com")
+			return hd
+		}(),
+		"not signed": {"Content-Type": {"application/x-www-form-urlencoded"}},
+	} {
+		if a := h.post(h.http.URL, path, header, body); a.Status != http.StatusUnauthorized {
+			t.Errorf("%s: %+v, want 401", name, a)
+		}
+	}
+	a := h.post(h.http.URL, path, signedBy(t, spec, token, time.Now(), body), body)
+	if a.Status != http.StatusOK || a.Actions != 1 {
+		t.Fatalf("signed for the public URL: %+v, want 200 with 1 action", a)
+	}
+	got := h.actions(jetstream.ActionStreamSubject)
+	if len(got) != 1 || fmt.Sprint(got[0].Params["recipients"], " ", got[0].Params["data"]) != "[+14158675309] map[text:Hello é]" {
+		t.Errorf("published %+v", got)
+	}
+}

@@ -155,7 +155,7 @@ type HTTPSource struct {
 }
 
 // VerificationType is a scheme for checking an HTTP request's authenticity.
-// +kubebuilder:validation:Enum=hmac;standardWebhooks;github;basic;bearer;headerToken;cel;none
+// +kubebuilder:validation:Enum=hmac;standardWebhooks;github;twilio;basic;bearer;headerToken;cel;none
 type VerificationType string
 
 const (
@@ -166,6 +166,10 @@ const (
 	VerificationStandardWebhooks VerificationType = "standardWebhooks"
 	// VerificationGitHub checks X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of body>.
 	VerificationGitHub VerificationType = "github"
+	// VerificationTwilio checks X-Twilio-Signature: the base64 HMAC-SHA1 of the public
+	// URL Twilio calls (twilio.url) followed by the form's parameters sorted by name, each
+	// name then its value, keyed with the account's auth token.
+	VerificationTwilio VerificationType = "twilio"
 	// VerificationBasic checks HTTP basic auth against "user:password" secrets.
 	VerificationBasic VerificationType = "basic"
 	// VerificationBearer checks "Authorization: Bearer <secret>".
@@ -184,9 +188,10 @@ const (
 // +kubebuilder:validation:XValidation:rule="(self.type == 'headerToken') == has(self.headerToken)",message="headerToken is required when type is headerToken and not allowed otherwise"
 // +kubebuilder:validation:XValidation:rule="(self.type == 'cel') == has(self.cel)",message="cel is required when type is cel and not allowed otherwise"
 // +kubebuilder:validation:XValidation:rule="self.type == 'standardWebhooks' || !has(self.standardWebhooks)",message="standardWebhooks is only used with type standardWebhooks"
+// +kubebuilder:validation:XValidation:rule="(self.type == 'twilio') == has(self.twilio)",message="twilio is required when type is twilio and not allowed otherwise"
 type Verification struct {
-	// type is the scheme: hmac, standardWebhooks, github, basic, bearer, headerToken,
-	// cel, or none (the unguessable endpoint token only; weakest).
+	// type is the scheme: hmac, standardWebhooks, github, twilio, basic, bearer,
+	// headerToken, cel, or none (the unguessable endpoint token only; weakest).
 	// +required
 	Type VerificationType `json:"type,omitempty"`
 
@@ -197,6 +202,10 @@ type Verification struct {
 	// standardWebhooks configures type standardWebhooks.
 	// +optional
 	StandardWebhooks *StandardWebhooksVerification `json:"standardWebhooks,omitempty"`
+
+	// twilio configures type twilio.
+	// +optional
+	Twilio *TwilioVerification `json:"twilio,omitempty"`
 
 	// headerToken configures type headerToken.
 	// +optional
@@ -324,6 +333,21 @@ type StandardWebhooksVerification struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('1h')",message="tolerance must be at most 1h"
 	Tolerance *Duration `json:"tolerance,omitempty"`
+}
+
+// TwilioVerification configures the check of Twilio's X-Twilio-Signature.
+type TwilioVerification struct {
+	// url is the public URL Twilio calls, exactly as it is configured in Twilio (scheme,
+	// host, any port, path and query): Twilio signs that URL, so it is what the ingress
+	// verifies, whatever proxy or gateway the request came through. The ingress never
+	// rebuilds it from the request, so X-Forwarded-Proto and X-Forwarded-Host change
+	// nothing. The URL with and without the scheme's default port (:443, :80) is accepted,
+	// as Twilio's libraries accept it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	URL string `json:"url,omitempty"`
 }
 
 // HeaderTokenVerification configures a check that a header equals a secret.

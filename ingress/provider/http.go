@@ -22,8 +22,8 @@ import (
 // http: any other HTTP sender, whose Source's spec.http says how it is verified and
 // where its event type, key and user id are (docs/sources/http.md).
 //
-//	verified  spec.http.verification: hmac, standardWebhooks, github, basic, bearer,
-//	          headerToken, cel or none; 5m tolerance for a signed timestamp
+//	verified  spec.http.verification: hmac, standardWebhooks, github, twilio, basic,
+//	          bearer, headerToken, cel or none; 5m tolerance for a signed timestamp
 //	type      CEL spec.http.eventType, default body.type
 //	key       CEL spec.http.idempotencyKey, else none
 //	user id   CEL spec.http.userId, else none
@@ -41,14 +41,15 @@ type httpProvider struct{}
 func (httpProvider) Type() v1alpha1.SourceType { return v1alpha1.SourceTypeHTTP }
 
 // Signs reports whether the verification checks a signature or token of its own:
-// hmac, standardWebhooks, github and cel do; basic, bearer, headerToken and none are
+// hmac, standardWebhooks, github, twilio and cel do; basic, bearer, headerToken and none are
 // reached through an endpoint token as well.
 func (httpProvider) Signs(spec *v1alpha1.SourceSpec) bool {
 	if spec.HTTP == nil {
 		return false
 	}
 	switch spec.HTTP.Verification.Type {
-	case v1alpha1.VerificationHMAC, v1alpha1.VerificationStandardWebhooks, v1alpha1.VerificationGitHub, v1alpha1.VerificationCEL:
+	case v1alpha1.VerificationHMAC, v1alpha1.VerificationStandardWebhooks, v1alpha1.VerificationGitHub, v1alpha1.VerificationCEL,
+		v1alpha1.VerificationTwilio:
 		return true
 	}
 	return false
@@ -68,6 +69,8 @@ func (httpProvider) SignatureHeaders(spec *v1alpha1.SourceSpec) []string {
 		return []string{"Webhook-Signature", "Svix-Signature"}
 	case v1alpha1.VerificationGitHub:
 		return []string{"X-Hub-Signature-256"}
+	case v1alpha1.VerificationTwilio:
+		return []string{"X-Twilio-Signature"}
 	case v1alpha1.VerificationBasic, v1alpha1.VerificationBearer:
 		return []string{"Authorization"}
 	case v1alpha1.VerificationHeaderToken:
@@ -175,6 +178,16 @@ func (httpProvider) Sign(h http.Header, spec *v1alpha1.SourceSpec, secret string
 	case v1alpha1.VerificationGitHub:
 		sig, _ := sign.HMAC(v1alpha1.HMACSHA256, v1alpha1.EncodingHex, secret, body)
 		h.Set("X-Hub-Signature-256", "sha256="+sig)
+	case v1alpha1.VerificationTwilio:
+		if v.Twilio == nil {
+			return errors.New("a twilio verification needs spec.http.verification.twilio")
+		}
+		sig, err := sign.Twilio(secret, v.Twilio.URL, body)
+		if err != nil {
+			return err
+		}
+		h.Set("X-Twilio-Signature", sig)
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
 	case v1alpha1.VerificationBasic:
 		signHeaderToken(h, v1alpha1.HeaderAuthBasic, "", secret)
 	case v1alpha1.VerificationBearer:
@@ -223,6 +236,11 @@ func httpVerifier(env *cel.Env, v *v1alpha1.Verification, secrets []string, vars
 		return verify.StandardWebhooks(secrets, keys, tolerance)
 	case v1alpha1.VerificationGitHub:
 		return verify.GitHub(secrets)
+	case v1alpha1.VerificationTwilio:
+		if v.Twilio == nil {
+			return nil, errors.New("twilio settings are required")
+		}
+		return verify.Twilio(v.Twilio.URL, secrets)
 	case v1alpha1.VerificationBasic:
 		creds, err := basicCredentials(secrets)
 		if err != nil {

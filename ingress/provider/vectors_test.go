@@ -28,6 +28,11 @@ func TestVectors(t *testing.T) {
 		Verification: v1alpha1.Verification{Type: v1alpha1.VerificationStandardWebhooks},
 		EventType:    "'test'", IdempotencyKey: "headers['webhook-id']",
 	}}
+	twilio := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeHTTP, HTTP: &v1alpha1.HTTPSource{
+		Verification: v1alpha1.Verification{Type: v1alpha1.VerificationTwilio,
+			Twilio: &v1alpha1.TwilioVerification{URL: "https://mycompany.com/myapp.php?foo=1&bar=2"}},
+		EventType: "has(body.CallSid) ? 'call' : 'message'", IdempotencyKey: "body.CallSid", UserID: "body.From",
+	}}
 	workosBody := `{"id":"wh_01FG9JXJ9C9S052FX59JVG4EG1","data":{"id":"conn_01EHWNC0FCBHZ3BJ7EGKYXK0E6","name":"Foo Corp's Connection","state":"active","object":"connection","domains":[{"id":"conn_domain_01EHWNFTAFCF3CQAE5A9Q0P1YB","domain":"foo-corp.com","object":"connection_domain"}],"connection_type":"OktaSAML","organization_id":"org_01EHWNCE74X7JSDV0X3SZ3KJNY"},"event":"connection.activated"}`
 	tests := map[string]struct {
 		spec   v1alpha1.SourceSpec
@@ -86,6 +91,12 @@ func TestVectors(t *testing.T) {
 			body: "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
 			signed: map[string]string{"X-Slack-Request-Timestamp": "1531420618",
 				"X-Slack-Signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"},
+		},
+		"http twilio (official: Twilio's request validation example)": {
+			spec: twilio, secret: "12345", at: time.Unix(1700000000, 0),
+			body:   "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212",
+			signed: map[string]string{"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8=", "Content-Type": "application/x-www-form-urlencoded"},
+			want:   events.Info{Type: "call", IdempotencyKey: "CA1234567890ABCDE", UserID: "+14158675309"},
 		},
 		"#1 http standardWebhooks": {
 			spec: standardWebhooks, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", at: time.Unix(1614265330, 0),

@@ -22,6 +22,10 @@
 //     HMAC-SHA256 over "{t}.{body}".
 //   - [SegmentSignature]: X-Signature, hex HMAC-SHA1 of the body.
 //   - [GitHub]: X-Hub-Signature-256 "sha256=<hex>", HMAC-SHA256 of the body.
+//   - [Slack]: X-Slack-Request-Timestamp and X-Slack-Signature "v0=<hex>",
+//     HMAC-SHA256 over "v0:{timestamp}:{body}".
+//   - [Twilio]: X-Twilio-Signature, base64 HMAC-SHA1 of the configured public URL
+//     and the form's parameters sorted by name (a JSON body through bodySHA256).
 //   - [HMAC]: any other HMAC scheme, described by an [HMACConfig] (header,
 //     algorithm, encoding, prefix, signed content, optional id and timestamp).
 //   - [Bearer], [Basic], [HeaderToken] and [QueryToken]: a static shared

@@ -292,18 +292,14 @@ func rawPayload(o *Outcome, ev *Event) stdjson.RawMessage {
 func eventMessage(namespace, sourceEnvironment string, rec *wire.EventRecord, payload []byte, maxRecord int) jetstream.Message {
 	subject := jetstream.EventLogSubject(namespace, sourceEnvironment, rec.ID)
 	payload = bytes.TrimSpace(payload)
-	data, _ := json.Marshal(rec)
-	const payloadField = len(`,"payload":`)
-	if len(payload) > 0 && len(data)+payloadField+len(payload) > maxRecord {
-		rec.PayloadOmitted, payload = true, nil
-		data, _ = json.Marshal(rec)
+	data := appendEventRecord(make([]byte, 0, eventRecordSize(rec, payload)), rec, payload)
+	if len(data) > maxRecord && (len(payload) > 0 || len(rec.Payload) > 0) {
+		rec.PayloadOmitted, rec.Payload, payload = true, nil, nil
+		data = appendEventRecord(data[:0], rec, nil)
 	}
 	if len(data) > maxRecord {
 		rec.Headers, rec.HeadersTruncated = nil, true
-		data, _ = json.Marshal(rec)
-	}
-	if len(payload) > 0 && len(data) > 0 && data[len(data)-1] == '}' {
-		data = append(append(append(data[:len(data)-1], `,"payload":`...), payload...), '}')
+		data = appendEventRecord(data[:0], rec, nil)
 	}
 	return jetstream.Message{Subject: subject, Data: data}
 }

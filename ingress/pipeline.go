@@ -340,11 +340,12 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 			UserID: ev.Info.UserID, ReceivedAt: received,
 		},
 	}
-	data, err := jsonv2.Marshal(msg)
+	params, err := jsonv2.Marshal(p.params)
 	if err != nil {
 		rec.Status, rec.Error = wire.ActionFailed, "encode: "+err.Error()
 		return msgs
 	}
+	data := appendActionMessage(make([]byte, 0, 512+len(params)), &msg, params)
 	rec.Subject = jetstream.ActionSubject(env.Environment, string(p.action.Kind))
 	if env.Partitions > 1 {
 		// Every action of the event, and every delivery of it, goes to the

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -72,7 +73,7 @@ type ReplaySelection struct {
 // Why an event that a selection names is not replayed.
 const (
 	SkipNotVerified = "not verified when it arrived: refused events cannot be replayed"
-	SkipNoPayload   = "its payload was not stored (refused, too large to log, or logPayloads off)"
+	SkipNoPayload   = "its payload was not stored (refused before it was read, or too large for one NATS message)"
 	SkipIsReplay    = "a replay's own record: replay the event it replayed"
 	SkipUnavailable = "answered 503 when it arrived: the sender's retry has a record of its own"
 	SkipNotFound    = "no such event in the log (expired, or another SourceEnvironment's)"
@@ -298,7 +299,7 @@ func (r *Replayer) one(ctx context.Context, rec *wire.EventRecord) error {
 	for name, value := range rec.Headers {
 		header.Set(name, value)
 	}
-	o := Process(ctx, env, Request{Header: header, Body: rec.Payload, Received: rec.Time, replay: &replayRequest{key: key}})
+	o := Process(ctx, env, Request{Header: header, Body: storedBody(rec.Payload), Received: rec.Time, replay: &replayRequest{key: key}})
 	switch {
 	case o.Rejection != nil:
 		r.skip(out, SkipRefusedNow, o.Rejection.Error)
@@ -364,6 +365,18 @@ func (r *Replayer) one(ctx context.Context, rec *wire.EventRecord) error {
 		return ErrReplayUnavailable
 	}
 	return nil
+}
+
+// storedBody is the body an event's stored payload stands for: the payload itself, or,
+// for a body that is not JSON (a form) kept as a JSON string, that string's bytes.
+func storedBody(payload json.RawMessage) []byte {
+	if len(payload) > 0 && payload[0] == '"' {
+		var s string
+		if json.Unmarshal(payload, &s) == nil {
+			return []byte(s)
+		}
+	}
+	return payload
 }
 
 // storedActions are the actions an event has stored: by its own delivery, by earlier

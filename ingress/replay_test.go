@@ -395,3 +395,28 @@ func TestReplayedActionsCarryTheIngressIDs(t *testing.T) {
 		t.Errorf("replayed action id %q, receivedAt %v; want the ingress's %q, %v", m.ID, m.Event.ReceivedAt, orig.ID, rec.Time)
 	}
 }
+
+// A body that is not JSON (a form), kept in the log as a JSON string, is replayed as the
+// form it was.
+func TestReplayOfAFormBody(t *testing.T) {
+	stripe := sourceCases["stripe"]
+	in := fixture("stripe", stripe.spec, stripe.secret)
+	h := newHarness(t, in)
+	form := "id=evt_form&type=invoice.paid&customer=cus_form"
+	payload, _ := json.Marshal(form)
+	rec := wire.EventRecord{Kind: "event", ID: "form1", Time: time.Now().UTC(), Namespace: ns, SourceEnvironment: replaySE,
+		Source: "stripe", SourceType: "stripe", Environment: "production", Type: "invoice.paid", IdempotencyKey: "evt_form",
+		Verified: true, Status: wire.EventAccepted, Size: len(form),
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "stripe-signature": "[redacted]"},
+		Payload: payload}
+	data, _ := json.Marshal(rec)
+	if _, err := h.client.PublishAll(context.Background(), []jetstream.Message{{Subject: jetstream.EventLogSubject(ns, replaySE, rec.ID), Data: data}}); err != nil {
+		t.Fatal(err)
+	}
+	fixed := in
+	fixed.EventMappings = []v1alpha1.EventMapping{mapping("receipt", trigger("invoice.paid", "[body.customer]"))}
+	sum, _ := replay(t, h.replayer(fixed, false), ingress.ReplaySelection{IDs: []string{"form1"}})
+	if got := h.storedActions(); sum.Published != 1 || got["receipt [cus_form]"] != 1 {
+		t.Errorf("replay of a form = %+v, stored %v", sum, got)
+	}
+}

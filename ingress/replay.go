@@ -357,7 +357,7 @@ func (r *Replayer) one(ctx context.Context, rec *wire.EventRecord) error {
 	if err := r.remember(ctx, key, out, fresh, ledger, ledgerSeq); err != nil {
 		out.Error = err.Error()
 	}
-	if err := r.writeRecord(ctx, o, ev, out); err != nil && out.Error == "" {
+	if err := r.writeRecord(ctx, ev, out); err != nil && out.Error == "" {
 		out.Error = err.Error()
 	}
 	r.report(out)
@@ -475,7 +475,7 @@ func (r *Replayer) remember(ctx context.Context, key string, out *ReplayedEvent,
 
 // writeRecord logs the replay: an event record of its own, marked with the id of the
 // event replayed, with the payload and headers as stored and what became of each action.
-func (r *Replayer) writeRecord(ctx context.Context, o *Outcome, ev *Event, out *ReplayedEvent) error {
+func (r *Replayer) writeRecord(ctx context.Context, ev *Event, out *ReplayedEvent) error {
 	env, orig := r.Env, &out.Original
 	now := r.now().UTC()
 	rec := wire.EventRecord{
@@ -509,7 +509,7 @@ func (r *Replayer) writeRecord(ctx context.Context, o *Outcome, ev *Event, out *
 	if nc := r.Client.Conn(); nc != nil && nc.MaxPayload() > 0 {
 		maxRecord = int(nc.MaxPayload())
 	}
-	msg := eventMessage(env.Key.Namespace, env.Key.Name, &rec, o.Body, maxRecord)
+	msg := eventMessage(env.Key.Namespace, env.Key.Name, &rec, orig.Payload, maxRecord)
 	timeout := r.PublishTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second

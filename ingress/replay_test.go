@@ -415,8 +415,12 @@ func TestReplayOfAFormBody(t *testing.T) {
 	}
 	fixed := in
 	fixed.EventMappings = []v1alpha1.EventMapping{mapping("receipt", trigger("invoice.paid", "[body.customer]"))}
-	sum, _ := replay(t, h.replayer(fixed, false), ingress.ReplaySelection{IDs: []string{"form1"}})
+	sum, events := replay(t, h.replayer(fixed, false), ingress.ReplaySelection{IDs: []string{"form1"}})
 	if got := h.storedActions(); sum.Published != 1 || got["receipt [cus_form]"] != 1 {
 		t.Errorf("replay of a form = %+v, stored %v", sum, got)
+	}
+	// The replay's record keeps the payload as the original's did.
+	if rec := h.eventLog(replaySE, events[0].ID); string(rec.Payload) != string(payload) || rec.ReplayOf != "form1" {
+		t.Errorf("replay record: payload %s, replayOf %q", rec.Payload, rec.ReplayOf)
 	}
 }

@@ -32,7 +32,7 @@ const (
 	// DefaultKeysBudget is the number of idempotency keys an action stream's duplicate
 	// window may hold before IdempotencyWithinBudget turns False, when
 	// Options.KeysBudget is zero: about 1.2 GiB of memory on each NATS server with a
-	// replica (260 bytes per key, measured by BenchmarkWindowCapacity).
+	// replica (284 bytes per key, measured by BenchmarkWindowCapacity).
 	DefaultKeysBudget int64 = 5_000_000
 	// DefaultInProcessEndpoint is the endpoint base URL reported in in-process mode
 	// when Options.EndpointBaseURL is empty: the ingress's default listen address.

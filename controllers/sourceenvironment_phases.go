@@ -658,6 +658,10 @@ type keysHeld struct {
 	// ids among them: an event's actions are stored under one id (on the first of
 	// them), each kept in the stream's duplicate table until the window has passed.
 	messages, count int64
+	// partitions is the number of partitions counted, and largest the ids the
+	// fullest of them holds: what a server holding one of its replicas keeps.
+	partitions int
+	largest    int64
 }
 
 // add counts the keys another partition of the action stream holds, of partitions.
@@ -665,6 +669,8 @@ func (k *keysHeld) add(o keysHeld, partitions int) {
 	k.messages += o.messages
 	k.count += o.count
 	k.window = max(k.window, o.window)
+	k.partitions = max(partitions, 1)
+	k.largest = max(k.largest, o.count)
 	switch {
 	case partitions < 2:
 		k.stream = o.stream
@@ -676,9 +682,9 @@ func (k *keysHeld) add(o keysHeld, partitions int) {
 }
 
 // natsBytesPerID is what one id held in a duplicate window costs a NATS server that
-// holds a replica of the stream, in resident memory: 223 bytes (R1) and 260 (R3),
+// holds a replica of the stream, in resident memory: 245 bytes (R1) and 284 (R3),
 // measured by BenchmarkWindowCapacity (docs/benchmarks.md).
-const natsBytesPerID = 260
+const natsBytesPerID = 284
 
 // idSample bounds the newest messages countKeysHeld reads to learn which share of
 // the messages carries an id.

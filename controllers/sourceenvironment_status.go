@@ -151,9 +151,17 @@ func setIdempotencyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, no
 	set := func(status metav1.ConditionStatus, reason, msg string) {
 		setCondition(&st.Conditions, gen, now, v1alpha1.ConditionIdempotencyWithinBudget, status, reason, msg)
 	}
+	// What one server keeps: every id, or with partitions those of the fullest one.
+	perServer := st.IdempotencyKeysHeld
 	held := fmt.Sprintf("the duplicate window holds %d keys (about %s of memory on each NATS server with a replica)",
 		st.IdempotencyKeysHeld, windowMemory(st.IdempotencyKeysHeld))
-	if keys != nil && keys.stream != "" {
+	switch {
+	case keys != nil && keys.stream != "" && keys.partitions > 1:
+		perServer = keys.largest
+		held = fmt.Sprintf("streams %s hold %d idempotency keys (%d actions stored) in their duplicate window of %s, "+
+			"at most %d in one partition: about %s of memory on each NATS server with a replica of it",
+			keys.stream, st.IdempotencyKeysHeld, keys.messages, keys.window, perServer, windowMemory(perServer))
+	case keys != nil && keys.stream != "":
 		held = fmt.Sprintf("stream %s holds %d idempotency keys (%d actions stored) in its duplicate window of %s, "+
 			"about %s of memory on each NATS server with a replica",
 			keys.stream, st.IdempotencyKeysHeld, keys.messages, keys.window, windowMemory(st.IdempotencyKeysHeld))
@@ -161,7 +169,7 @@ func setIdempotencyCondition(st *v1alpha1.SourceEnvironmentStatus, gen int64, no
 	switch {
 	case !enabled:
 		set(metav1.ConditionTrue, v1alpha1.ReasonWithinBudget, "idempotency is off: the duplicate window holds no keys")
-	case st.IdempotencyKeysHeld > budget:
+	case perServer > budget:
 		set(metav1.ConditionFalse, v1alpha1.ReasonOverBudget,
 			fmt.Sprintf("%s, more than the budget of %d; shorten spec.idempotency.window", held, budget))
 	default:

@@ -138,10 +138,11 @@ func TestStreamSettingsAreApplied(t *testing.T) {
 // three-server NATS cluster: each partition is a stream of its own, JetStream places
 // them on different servers (so the window's memory divides among them), StreamsReady
 // describes them once, the ingress pods are told the count, idempotencyKeysHeld adds up
-// every partition's ids, and a SourceEnvironment's own spec.publish.partitions wins.
+// every partition's ids while the budget is held against the fullest partition (what
+// one server keeps), and a SourceEnvironment's own spec.publish.partitions wins.
 func TestPartitionedActionStreams(t *testing.T) {
 	cl := natstest.StartCluster(t, 3)
-	h := startOn(t, Options{ResyncInterval: 300 * time.Millisecond, Streams: StreamDefaults{Partitions: 3}}, cl.URL())
+	h := startOn(t, Options{ResyncInterval: 300 * time.Millisecond, KeysBudget: 20, Streams: StreamDefaults{Partitions: 3}}, cl.URL())
 	h.applySamples("stripe.yaml")
 	se := h.waitForCondition("stripe-production", v1alpha1.ConditionStreamsReady, metav1.ConditionTrue, v1alpha1.ReasonStreamsReady)
 	c := meta.FindStatusCondition(se.Status.Conditions, v1alpha1.ConditionStreamsReady)
@@ -178,15 +179,18 @@ func TestPartitionedActionStreams(t *testing.T) {
 		t.Errorf("ingress args %v, want --action-partitions=3", args)
 	}
 
-	// Ids in every partition count.
+	// Ids in every partition count; the budget looks at the fullest.
+	perPartition := make([]int, 3)
 	for i := range 30 {
 		dedup := fmt.Sprintf("dedup_%d", i)
 		p := inletjs.Partition(dedup, 3)
+		perPartition[p]++
 		subject := inletjs.PartitionSubject(inletjs.ActionSubject("production", "triggerWorkflow"), p, 3)
 		if _, err := h.js.Publish(h.ctx(), subject, []byte("{}"), jetstream.WithMsgID(dedup)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	largest := slices.Max(perPartition)
 	eventually(t, "30 keys held over 3 partitions", func() error {
 		se, err := h.sourceEnvironment("stripe-production")
 		if err != nil {
@@ -196,10 +200,13 @@ func TestPartitionedActionStreams(t *testing.T) {
 			return fmt.Errorf("idempotencyKeysHeld %d", se.Status.IdempotencyKeysHeld)
 		}
 		msg := condition(se, v1alpha1.ConditionIdempotencyWithinBudget).Message
-		if !strings.Contains(msg, "INLET_ACTIONS_P0 to INLET_ACTIONS_P2 (3 partitions) holds 30 idempotency keys") {
+		if !strings.Contains(msg, "streams INLET_ACTIONS_P0 to INLET_ACTIONS_P2 (3 partitions) hold 30 idempotency keys") ||
+			!strings.Contains(msg, fmt.Sprintf("at most %d in one partition", largest)) {
 			return fmt.Errorf("IdempotencyWithinBudget message %q", msg)
 		}
-		return nil
+		// 30 ids in all, more than the budget of 20, but no server holds more than
+		// the fullest partition's.
+		return hasCondition(se.Status.Conditions, se.Generation, v1alpha1.ConditionIdempotencyWithinBudget, metav1.ConditionTrue, v1alpha1.ReasonWithinBudget)
 	})
 
 	// The SourceEnvironment's own setting wins over the operator's.

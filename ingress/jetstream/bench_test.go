@@ -213,6 +213,9 @@ func BenchmarkWindowCapacity(b *testing.B) {
 				cfgs := inletjs.ActionStreamConfigs(inletjs.DefaultActionStream, tc.partitions, 24*time.Hour, tc.replicas, jetstream.FileStorage)
 				for _, cfg := range cfgs {
 					ensureOn(b, c, cfg)
+					if tc.servers > 1 {
+						b.Logf("%s on %s", cfg.Name, streamServers(b, c, cfg.Name))
+					}
 				}
 				capPublish(b, c, "warmup", 10_000, tc.partitions)
 				before := capMemory(b, cl, tc.servers)
@@ -232,6 +235,8 @@ func BenchmarkWindowCapacity(b *testing.B) {
 				ids := float64(*capEvents) * idsPerEvent
 				rssPerID, heapPerID = 0, 0
 				for i := range tc.servers {
+					b.Logf("server %s: RSS %+.1f MiB, live heap %+.1f MiB", cl.Name(i),
+						float64(int64(after[i][0])-int64(before[i][0]))/(1<<20), float64(int64(after[i][1])-int64(before[i][1]))/(1<<20))
 					rssPerID = max(rssPerID, float64(int64(after[i][0])-int64(before[i][0]))/ids)
 					heapPerID = max(heapPerID, float64(int64(after[i][1])-int64(before[i][1]))/ids)
 				}
@@ -254,6 +259,23 @@ func BenchmarkWindowCapacity(b *testing.B) {
 			}
 		})
 	}
+}
+
+// streamServers names the servers that hold a stream's replicas, its leader first.
+func streamServers(b *testing.B, c *inletjs.Client, stream string) string {
+	s, err := c.JetStream().Stream(ctxT(b, 10*time.Second), stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ci := s.CachedInfo().Cluster
+	if ci == nil {
+		return "?"
+	}
+	names := []string{ci.Leader}
+	for _, r := range ci.Replicas {
+		names = append(names, r.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // capPublish publishes n events of two actions each, with ids from prefix, to

@@ -28,8 +28,12 @@ manifests: controller-gen ## Generate the CRDs and RBAC from the Go markers.
 	"$(CONTROLLER_GEN)" rbac:roleName=operator crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
 .PHONY: generate
-generate: controller-gen ## Generate the DeepCopy methods.
+generate: controller-gen openapi-gen ## Generate the DeepCopy methods and the OpenAPI schemas of logs.inlet.dev.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+	"$(OPENAPI_GEN)" --go-header-file hack/boilerplate.go.txt --report-filename /dev/null \
+		--output-dir api/logs/v1alpha1 --output-pkg inlet.dev/inlet/api/logs/v1alpha1 \
+		--output-file zz_generated.openapi.go --output-model-name-file zz_generated.model_name.go \
+		$(foreach p,$(OPENAPI_META),--readonly-pkg $(p)) ./api/logs/v1alpha1 $(OPENAPI_META)
 
 .PHONY: fmt
 fmt: ## Run go fmt.
@@ -185,6 +189,9 @@ $(LOCALBIN):
 	mkdir -p "$(LOCALBIN)"
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+OPENAPI_GEN ?= $(LOCALBIN)/openapi-gen
+# The meta packages whose schemas the logs.inlet.dev OpenAPI document includes.
+OPENAPI_META = k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version
 KUSTOMIZE ?= $(LOCALBIN)/kustomize
 # kubectl: the one on PATH, else the one built with the control plane.
 KUBECTL ?= $(shell command -v kubectl || echo "$(CONTROL_PLANE)/kubectl")
@@ -195,6 +202,8 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
+# kube-openapi's version in go.mod.
+OPENAPI_GEN_VERSION ?= $(shell go list -m -f '{{.Version}}' k8s.io/kube-openapi)
 
 # The control plane (etcd, kube-apiserver, kubectl) is built from Go modules by hack/,
 # once per version, into the user's cache, outside the clone.
@@ -208,6 +217,11 @@ control-plane: ## Build etcd, kube-apiserver and kubectl from Go modules (first 
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
 $(CONTROLLER_GEN): $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: openapi-gen
+openapi-gen: $(OPENAPI_GEN) ## Install openapi-gen into bin/.
+$(OPENAPI_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(OPENAPI_GEN),k8s.io/kube-openapi/cmd/openapi-gen,$(OPENAPI_GEN_VERSION))
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.

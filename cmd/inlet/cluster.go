@@ -16,9 +16,11 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"inlet.dev/inlet/api/manifests"
+	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/config/crd"
 	"inlet.dev/inlet/controllers"
 	"inlet.dev/inlet/ingress/config"
@@ -26,6 +28,7 @@ import (
 	"inlet.dev/inlet/ingress/local"
 	"inlet.dev/inlet/ingress/watch"
 	"inlet.dev/inlet/internal/localcluster"
+	"inlet.dev/inlet/internal/logsapi"
 	"inlet.dev/inlet/internal/scheme"
 )
 
@@ -45,6 +48,7 @@ type clusterOptions struct {
 	natsListen      string
 	data            string
 	endpointBaseURL string
+	logsAPIListen   string
 	verbose         bool
 }
 
@@ -84,6 +88,9 @@ is deployed in that cluster: two operators would fight over the same resources.`
 	f.StringVar(&o.natsListen, "nats-listen", "127.0.0.1:4222", "address the embedded NATS server listens on")
 	f.StringVar(&o.data, "data", ".inlet/cluster", "folder for NATS storage and the endpoint tokens file, kept between runs")
 	f.StringVar(&o.endpointBaseURL, "endpoint-base-url", "", "base URL reported in SourceEnvironments' status (default http://<--listen>)")
+	f.StringVar(&o.logsAPIListen, "logs-api-listen", "127.0.0.1:0",
+		"address of the logs.inlet.dev API (kubectl get sourceevents), registered with the local control plane; "+
+			"a free port by default, '' turns it off")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
 	return cmd
 }
@@ -112,6 +119,10 @@ func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 		ResyncInterval:  clusterStatsInterval,
 	})
 	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if err := o.addLogsAPI(mgr, cfg, natsURL, log); err != nil {
 		_ = ln.Close()
 		return err
 	}
@@ -325,4 +336,34 @@ func wrapErr(what string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// addLogsAPI serves logs.inlet.dev from the operator, as in a cluster, registered with
+// the local control plane through an ExternalName Service to localhost. With
+// --use-kubeconfig the cluster's API server cannot reach this machine's localhost:
+// `inlet events` and `inlet actions` read NATS there.
+func (o *clusterOptions) addLogsAPI(mgr ctrl.Manager, cfg *rest.Config, natsURL string, log logr.Logger) error {
+	if o.useKubeconfig || o.logsAPIListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", o.logsAPIListen)
+	if err != nil {
+		return fmt.Errorf("listen on %s for the logs API (--logs-api-listen picks another address): %w", o.logsAPIListen, err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	api := &logsAPI{
+		opts: logsAPIOptions{stream: v1alpha1.DefaultLogStream}, kube: cfg, listener: ln, log: log.WithName("logs-api"),
+		natsURL: func(context.Context) string { return natsURL },
+		served: func(ctx context.Context, port int) error {
+			// The certificate is made in memory for this run: the APIService skips
+			// verifying it, acceptable for a server on the same machine.
+			return logsapi.Register(ctx, c, logsapi.Registration{Namespace: "default", Service: "inlet-logs-api",
+				Host: "localhost", Port: int32(port)})
+		},
+	}
+	return mgr.Add(api)
 }

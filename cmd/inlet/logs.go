@@ -16,7 +16,6 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/jetstream"
-	"inlet.dev/inlet/ingress/wire"
 )
 
 type logOptions struct {
@@ -86,11 +85,15 @@ func (o *logOptions) run(ctx context.Context, out io.Writer, name string, events
 		if err != nil {
 			return fmt.Errorf("event %s of %s/%s: %w", o.id, o.namespace, name, err)
 		}
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, msg.Data, "", "  "); err != nil {
+		r, err := jetstream.DecodeEventRecord(msg.Data)
+		if err != nil {
+			return fmt.Errorf("event %s of %s/%s: %w", o.id, o.namespace, name, err)
+		}
+		pretty, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
 			return err
 		}
-		fmt.Fprintln(out, pretty.String())
+		fmt.Fprintln(out, string(pretty))
 		return nil
 	}
 	// Each event's record carries what became of its actions, so both commands read
@@ -144,14 +147,19 @@ func newRecordPrinter(out io.Writer, output string, events bool) *recordPrinter 
 	return &recordPrinter{out: out, json: output == outputJSON, events: events, tw: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
 }
 
+// print prints one event log message, decoded by jetstream.DecodeEventRecord.
 func (p *recordPrinter) print(data []byte) {
+	r, err := jetstream.DecodeEventRecord(data)
 	if p.json {
-		if p.events {
+		switch {
+		case err != nil && p.events:
+			// A record inlet did not write: still one line.
 			fmt.Fprintln(p.out, oneLine(data))
-			return
-		}
-		var r wire.EventRecord
-		if json.Unmarshal(data, &r) == nil {
+		case err != nil:
+		case p.events:
+			line, _ := json.Marshal(r)
+			fmt.Fprintln(p.out, oneLine(line))
+		default:
 			for _, a := range r.ActionLog {
 				line, _ := json.Marshal(a)
 				fmt.Fprintln(p.out, string(line))
@@ -167,8 +175,7 @@ func (p *recordPrinter) print(data []byte) {
 			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tMAPPING\tACTION\tSUBJECT\tSEQ\tSTATUS\tERROR")
 		}
 	}
-	var r wire.EventRecord
-	if json.Unmarshal(data, &r) != nil {
+	if err != nil {
 		return
 	}
 	if p.events {

@@ -38,6 +38,7 @@ type operatorOptions struct {
 	configMapNamespace      string
 	controllers             controllers.Options
 	streams                 streamFlags
+	logsAPI                 logsAPIOptions
 	verbose                 bool
 }
 
@@ -140,6 +141,7 @@ ingress pods rolling, without restarting the operator.`,
 	f.Int32Var(&o.streams.partitions, "action-partitions", 1,
 		"streams the actions of SourceEnvironments that set no spec.publish.partitions are split into (1-64), "+
 			"to spread the duplicate window's memory over the servers of a NATS cluster")
+	o.logsAPI.addFlags(f)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log in human-readable form, with debug detail")
 	return cmd
 }
@@ -174,6 +176,13 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	if err := controllers.SetupWithManager(mgr, o.controllers); err != nil {
 		return err
 	}
+	if o.logsAPI.enabled() {
+		err := mgr.Add(&logsAPI{opts: o.logsAPI, kube: cfg, log: log.WithName("logs-api"), creds: o.controllers.NATSCredentialsFile,
+			natsURL: configMapNATSURL(mgr.GetAPIReader(), o.controllers.ConfigMap, o.controllers.NATSURL)})
+		if err != nil {
+			return fmt.Errorf("add logs API: %w", err)
+		}
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
 	}
@@ -187,7 +196,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	log.Info("operator starting", "configMap", settings, "defaultNATS", redactURL(o.controllers.NATSURL),
 		"ingressImage", o.controllers.IngressImage, "leaderElection", o.leaderElect, "metrics", o.metricsAddr,
 		"secureMetrics", o.secureMetrics, "streamReplicas", streams.Replicas, "streamStorage", streams.Storage,
-		"logStreamMaxBytes", streams.LogMaxBytes)
+		"logStreamMaxBytes", streams.LogMaxBytes, "logsAPI", o.logsAPI.bindAddress)
 	return mgr.Start(ctx)
 }
 

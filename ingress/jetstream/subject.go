@@ -188,3 +188,20 @@ func escape(s string, dotToUnderscore bool) string {
 func plain(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
+
+// EventLogNamespaceFilter returns the subject filter that matches the event log
+// records of every SourceEnvironment of a namespace,
+// "inlet.logs.events.<namespace>.*.*", or of every namespace when namespace is empty.
+func EventLogNamespaceFilter(namespace string) string {
+	if namespace == "" {
+		return EventLogSubjectPrefix + ".*.*.*"
+	}
+	return EventLogSubjectPrefix + "." + nameToken(namespace) + ".*.*"
+}
+
+// EventLogIDFilter returns the subject filter that matches the event log record of
+// the event eventID in a namespace, whichever SourceEnvironment received it:
+// "inlet.logs.events.<namespace>.*.<eventID>".
+func EventLogIDFilter(namespace, eventID string) string {
+	return EventLogSubjectPrefix + "." + nameToken(namespace) + ".*." + idToken(eventID)
+}

@@ -187,6 +187,10 @@ func (c *ControlPlane) startAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	frontProxy, err := c.writeFrontProxy(pki)
+	if err != nil {
+		return err
+	}
 	args := []string{
 		"--etcd-servers=" + c.etcdURL,
 		"--bind-address=" + c.BindAddress,
@@ -206,6 +210,7 @@ func (c *ControlPlane) startAPIServer(ctx context.Context) error {
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
 	}
+	args = append(args, frontProxy...)
 	if ip := net.ParseIP(c.AdvertiseAddress); ip != nil && ip.IsLoopback() {
 		// The kubernetes Service cannot point at a loopback address; with no node,
 		// nothing in the cluster needs it.
@@ -308,4 +313,42 @@ func firstIP(cidr string) (string, error) {
 	copy(out, ip)
 	out[3]++
 	return out.String(), nil
+}
+
+// frontProxyClient is the name the kube-apiserver's proxy client certificate carries,
+// the one name aggregated API servers accept it under.
+const frontProxyClient = "front-proxy-client"
+
+// writeFrontProxy writes the front proxy's CA and client certificate and returns the
+// kube-apiserver flags that use them: the API server proxies requests for aggregated
+// APIs (inlet's logs.inlet.dev) with that certificate and the user in X-Remote-*
+// headers, and publishes the CA and header names in
+// kube-system/extension-apiserver-authentication for the aggregated servers. The CA
+// is its own, so that no other client certificate of the cluster passes as the proxy.
+func (c *ControlPlane) writeFrontProxy(pki string) ([]string, error) {
+	ca, err := newAuthority("front-proxy-ca")
+	if err != nil {
+		return nil, err
+	}
+	caFile := filepath.Join(pki, "front-proxy-ca.crt")
+	if err := os.WriteFile(caFile, ca.pem, 0o644); err != nil {
+		return nil, err
+	}
+	client, err := ca.issue(frontProxyClient, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	cert, key, err := client.write(pki, frontProxyClient)
+	if err != nil {
+		return nil, err
+	}
+	return []string{
+		"--requestheader-client-ca-file=" + caFile,
+		"--requestheader-allowed-names=" + frontProxyClient,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file=" + cert,
+		"--proxy-client-key-file=" + key,
+	}, nil
 }

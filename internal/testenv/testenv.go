@@ -37,6 +37,20 @@ func RepoRoot() string {
 // Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs
 // from config/crd/bases. `make test` builds the binaries and sets the variable.
 func Start() (*Env, error) {
+	return start(false)
+}
+
+// StartAggregating is Start with the kube-apiserver configured to proxy to aggregated
+// API servers, as a cluster's is: a front proxy client certificate and the
+// requestheader flags (published in kube-system/extension-apiserver-authentication).
+// An APIService reaches a server in the test process through an ExternalName Service
+// (say, localhost): --enable-aggregator-routing resolves only ClusterIP Services'
+// EndpointSlices, and those may not point at a loopback address.
+func StartAggregating() (*Env, error) {
+	return start(true)
+}
+
+func start(aggregating bool) (*Env, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, " +
@@ -47,7 +61,31 @@ func Start() (*Env, error) {
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}
+	var proxyDir string
+	if aggregating {
+		dir, err := os.MkdirTemp("", "inlet-front-proxy-")
+		if err != nil {
+			return nil, err
+		}
+		proxyDir = dir
+		if err := writeFrontProxyCerts(dir); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		args := env.ControlPlane.GetAPIServer().Configure()
+		args.Set("requestheader-client-ca-file", filepath.Join(dir, "ca.crt"))
+		args.Set("requestheader-allowed-names", frontProxyName)
+		args.Set("requestheader-username-headers", "X-Remote-User")
+		args.Set("requestheader-group-headers", "X-Remote-Group")
+		args.Set("requestheader-extra-headers-prefix", "X-Remote-Extra-")
+		args.Set("proxy-client-cert-file", filepath.Join(dir, "proxy.crt"))
+		args.Set("proxy-client-key-file", filepath.Join(dir, "proxy.key"))
+	}
 	cfg, err := env.Start()
+	if proxyDir != "" {
+		// The API server has read the files.
+		defer func() { _ = os.RemoveAll(proxyDir) }()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start control plane from %s: %w", assets, err)
 	}

@@ -5,7 +5,9 @@
 # `inlet operator` reading the inlet-config ConfigMap of its own namespace (which is not
 # rendered: `make deploy` creates it only when absent, so a user's NATS_URL is never
 # reset) through a Role for that one ConfigMap, and INLET_IMAGE equals its own image,
-# also when the image is overridden as `make deploy IMG=...` does.
+# also when the image is overridden as `make deploy IMG=...` does; the APIService of the
+# event log API reaches the operator through its Service, with the RBAC of delegated
+# authentication.
 #
 #   hack/verify-kustomize.sh        (KUSTOMIZE=path/to/kustomize to pick the binary)
 #
@@ -66,7 +68,8 @@ verify() {
 	bad=$(metadata namespace | awk '$2 != "inlet-system"')
 	[[ -z $bad ]] && pass "$label: every namespaced object is in inlet-system" ||
 		fail "$label: objects outside inlet-system: $bad"
-	bad=$(metadata name | awk '$1 != "CustomResourceDefinition" && $2 !~ /^inlet-/')
+	# A CRD's and an APIService's names are fixed by their group.
+	bad=$(metadata name | awk '$1 != "CustomResourceDefinition" && $1 != "APIService" && $2 !~ /^inlet-/')
 	[[ -z $bad ]] && pass "$label: every name is prefixed inlet-" ||
 		fail "$label: names without the inlet- prefix: $bad"
 
@@ -109,6 +112,22 @@ verify() {
 	grep -A3 -xF -- '        - name: POD_NAMESPACE' <<<"$deploy" | grep -qxF '              fieldPath: metadata.namespace' &&
 		pass "$label: POD_NAMESPACE, where inlet-config is read, is the operator's namespace" ||
 		fail "$label: POD_NAMESPACE is not the downward API's metadata.namespace"
+	# The event log API: the APIService reaches the operator's logs-api port through
+	# the Service, and the operator may delegate authentication and authorization.
+	has "$(doc APIService v1alpha1.logs.inlet.dev)" "  group: logs.inlet.dev" "  version: v1alpha1" \
+		"    name: inlet-logs-api" "    namespace: inlet-system" "    port: 443" &&
+		pass "$label: APIService v1alpha1.logs.inlet.dev points at inlet-system/inlet-logs-api:443" ||
+		fail "$label: APIService v1alpha1.logs.inlet.dev does not point at inlet-system/inlet-logs-api:443"
+	has "$(doc Service inlet-logs-api)" "    app.kubernetes.io/component: operator" "    targetPort: logs-api" &&
+		has "$deploy" "        - --logs-api-bind-address=:8444" "        - containerPort: 8444" "          name: logs-api" &&
+		pass "$label: Service inlet-logs-api reaches the operator's logs API on :8444" ||
+		fail "$label: Service inlet-logs-api does not reach the operator's --logs-api-bind-address"
+	for binding in inlet-logs-api-auth-delegator inlet-logs-api-auth-reader; do
+		has "$(doc ClusterRoleBinding "$binding")" "${subject[@]}" &&
+			pass "$label: ClusterRoleBinding $binding binds inlet-system/inlet-operator" ||
+			fail "$label: ClusterRoleBinding $binding does not bind inlet-system/inlet-operator"
+	done
+
 	! grep -q 'configMapKeyRef' <<<"$deploy" &&
 		pass "$label: the operator starts without the ConfigMap (no configMapKeyRef)" ||
 		fail "$label: the operator's env needs a ConfigMap key to start"

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -33,7 +36,8 @@ func (o *logsAPIOptions) addFlags(f *pflag.FlagSet) {
 		"address of the logs.inlet.dev API server (kubectl get sourceevents,sourceactions), which the "+
 			"kube-apiserver proxies to through an APIService; 0 turns it off")
 	f.StringVar(&o.certFile, "logs-api-tls-cert-file", "",
-		"serving certificate of the logs API (tls.crt of a mounted Secret); a self-signed one is made in memory when empty")
+		"serving certificate of the logs API (tls.crt of a mounted Secret); a self-signed one is made in memory "+
+			"when empty or when the file does not exist")
 	f.StringVar(&o.keyFile, "logs-api-tls-private-key-file", "", "private key of --logs-api-tls-cert-file")
 	f.StringVar(&o.stream, "logs-api-stream", v1alpha1.DefaultLogStream,
 		"the log stream the logs API reads: that of SourceEnvironments that set no spec.publish.logStream")
@@ -79,8 +83,14 @@ func (a *logsAPI) Start(ctx context.Context) error {
 				a.opts.bindAddress, err)
 		}
 	}
+	certFile, keyFile := a.opts.certFile, a.opts.keyFile
+	if _, err := os.Stat(certFile); certFile != "" && errors.Is(err, fs.ErrNotExist) {
+		// The optional Secret is not there: serve with a certificate made in memory.
+		a.log.Info("no serving certificate at --logs-api-tls-cert-file: using a self-signed one made in memory", "file", certFile)
+		certFile, keyFile = "", ""
+	}
 	server, err := logsapi.New(ctx, logsapi.Options{
-		Kube: a.kube, Listener: ln, CertFile: a.opts.certFile, KeyFile: a.opts.keyFile,
+		Kube: a.kube, Listener: ln, CertFile: certFile, KeyFile: keyFile,
 		Log: &logsapi.Log{JetStream: nc.JetStream(), Stream: a.opts.stream},
 	})
 	if err != nil {

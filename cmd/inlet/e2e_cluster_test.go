@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +107,7 @@ func TestClusterMode(t *testing.T) {
 					return false
 				}
 			}
-			return len(envs.Items) == 4 && len(maps.Items) == 8
+			return len(envs.Items) == countKind(t, samples, "SourceEnvironment") && len(maps.Items) == countKind(t, samples, "EventMapping")
 		})
 		url := "http://" + addr
 		sendOut := func(args ...string) (string, error) {
@@ -209,4 +210,22 @@ func TestClusterMode(t *testing.T) {
 			t.Errorf("the ingress logged the NATS password:\n%s", p.output())
 		}
 	})
+}
+
+// countKind counts the objects of a kind in a folder's manifests.
+func countKind(t *testing.T, dir, kind string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests in %s: %v", dir, err)
+	}
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(regexp.MustCompile(`(?m)^kind: `+kind+`\s*$`).FindAll(data, -1))
+	}
+	return n
 }

@@ -113,12 +113,21 @@ func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.
 	return w
 }
 
+// logLinger is how long the log writer waits for more records once it has one: the
+// records of requests that arrive meanwhile go in the same write to NATS, so that a
+// lightly loaded ingress does not wake NATS for every event's record.
+const logLinger = 2 * time.Millisecond
+
 func (w *logWriter) run() {
 	defer close(w.done)
 	var batch []jetstream.Message
+	linger := time.NewTimer(logLinger)
+	linger.Stop()
 	for build := range w.queue {
 		batch = append(batch[:0], build()...)
-		// Take whatever else is waiting, up to a bound, into the same round trip.
+		// Take whatever else arrives within logLinger, up to a bound, into the same
+		// write.
+		linger.Reset(logLinger)
 	more:
 		for len(batch) < 256 {
 			select {
@@ -127,10 +136,11 @@ func (w *logWriter) run() {
 					break more
 				}
 				batch = append(batch, next()...)
-			default:
+			case <-linger.C:
 				break more
 			}
 		}
+		linger.Stop()
 		if err := w.publish(batch); err != nil {
 			w.metrics.logDropped.Add(float64(len(batch)))
 			w.log.V(1).Info("event log records not stored", "records", len(batch), "error", err.Error())

@@ -203,6 +203,7 @@ func Process(ctx context.Context, env *config.Environment, req Request) *Outcome
 		o.Rejection = malformed(err)
 		return o
 	}
+	payloads = provider.Expand(env.Describer, payloads) // an Amplitude cohort sync: one event per member
 	headers := provider.LowerHeaders(req.Header)
 	o.Events = make([]Event, len(payloads))
 	var seenKeys map[string]bool

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -152,5 +153,114 @@ func TestTwilioBehindAGateway(t *testing.T) {
 	got := h.actions(jetstream.ActionStreamSubject)
 	if len(got) != 1 || fmt.Sprint(got[0].Params["recipients"], " ", got[0].Params["data"]) != "[+14158675309] map[text:Hello é]" {
 		t.Errorf("published %+v", got)
+	}
+}
+
+// Shopify signs the body with the app's secret; the topic header types it, in either
+// spelling, and the event id keys it.
+func TestShopifyWebhooks(t *testing.T) {
+	const secret = "shpss_client_secret"
+	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeShopify}
+	h := newHarness(t, merge(
+		fixture("shopify", spec, secret, trigger("orders/create", "[event.user_id]")),
+	))
+	path := "/e/default/shopify-test"
+	body := []byte(`{"id":820982911946154508,"email":"jon@example.com","customer":{"id":115310627314723954}}`)
+	withTopic := func(hd http.Header, newer bool) http.Header {
+		if newer { // Shopify's newer delivery: the names without X-
+			hd.Set("Shopify-Hmac-Sha256", hd.Get("X-Shopify-Hmac-Sha256"))
+			hd.Del("X-Shopify-Hmac-Sha256")
+			hd.Set("shopify-topic", "orders/create")
+			hd.Set("shopify-event-id", "evt-1")
+		} else {
+			hd.Set("X-Shopify-Topic", "orders/create")
+			hd.Set("X-Shopify-Event-Id", "evt-1")
+		}
+		return hd
+	}
+	if a := h.post(h.http.URL, path, withTopic(signedBy(t, spec, "another-apps-secret", time.Now(), body), false), body); a.Status != http.StatusUnauthorized {
+		t.Errorf("another app's secret: %+v, want 401", a)
+	}
+	if a := h.post(h.http.URL, path, withTopic(signedBy(t, spec, secret, time.Now(), body), false), body); a.Status != http.StatusOK || a.Actions != 1 {
+		t.Fatalf("signed with the app's secret: %+v, want 200 with 1 action", a)
+	}
+	// The same event through the newer header names: the same key, nothing new.
+	if a := h.post(h.http.URL, path, withTopic(signedBy(t, spec, secret, time.Now(), body), true), body); a.Status != http.StatusOK || !a.Idempotent {
+		t.Errorf("the newer spelling of the same event: %+v, want 200 and idempotent", a)
+	}
+	got := h.actions(jetstream.ActionStreamSubject)
+	if len(got) != 1 || got[0].Event.Type != "orders/create" || fmt.Sprint(got[0].Params["recipients"]) != "[115310627314723954]" {
+		t.Errorf("published %+v", got)
+	}
+}
+
+// Amplitude and Clay send a shared bearer secret. A cohort sync becomes one event per
+// member, so a mapping acts once per person, and a retry of the sync publishes nothing
+// new; a user update's key is made of the user, the time and the properties.
+func TestAmplitudeCohortSyncActsPerMember(t *testing.T) {
+	const secret = "amplitude-shared-secret"
+	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeAmplitude}
+	entered := trigger("cohort.entered", "[event.user_id]")
+	entered.Actions[0].TriggerWorkflow.Data = `{"cohort": body.cohort_name, "plan": body.user.user_properties.plan}`
+	updated := trigger("user.updated", "[event.user_id]")
+	updated.Actions[0].TriggerWorkflow.Workflow = "profile-changed"
+	h := newHarness(t, fixture("amplitude", spec, secret, entered, updated))
+	path := "/e/default/amplitude-test"
+	sync := []byte(`{"cohort_name":"Power users","cohort_id":"gs72ns","in_cohort":true,"computed_time":"1764633600","message_id":"m:54",
+		"users":[{"user_id":"u1","user_properties":{"plan":"pro"}},{"user_id":"u2","user_properties":{"plan":"team"}},{"user_id":"u3","user_properties":{"plan":"pro"}}]}`)
+
+	if a := h.post(h.http.URL, path, signedBy(t, spec, "not-the-secret", time.Now(), sync), sync); a.Status != http.StatusUnauthorized {
+		t.Errorf("another bearer secret: %+v, want 401", a)
+	}
+	a := h.post(h.http.URL, path, signedBy(t, spec, secret, time.Now(), sync), sync)
+	if a.Status != http.StatusOK || a.Events != 3 || a.Actions != 3 {
+		t.Fatalf("cohort sync: %+v, want 200 with 3 events and 3 actions", a)
+	}
+	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, time.Now(), sync), sync); a.Status != http.StatusOK || !a.Idempotent {
+		t.Errorf("Amplitude's retry of the sync: %+v, want 200 and idempotent", a)
+	}
+	update := []byte(`{"user_id":"u1","event_time":1764633600456,"user_properties":{"plan":"team"}}`)
+	for range 2 { // a retry of one update is one update
+		if a := h.post(h.http.URL, path, signedBy(t, spec, secret, time.Now(), update), update); a.Status != http.StatusOK {
+			t.Fatalf("user update: %+v", a)
+		}
+	}
+	other := []byte(`{"user_id":"u1","event_time":1764633600456,"user_properties":{"plan":"enterprise"}}`)
+	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, time.Now(), other), other); a.Status != http.StatusOK || a.Actions != 1 {
+		t.Fatalf("another update at the same time: %+v, want 1 action", a)
+	}
+	var members []string
+	profiles := 0
+	for _, m := range h.actions(jetstream.ActionStreamSubject) {
+		switch m.Params["workflow"] {
+		case "w":
+			members = append(members, fmt.Sprint(m.Params["recipients"], " ", m.Params["data"]))
+		case "profile-changed":
+			profiles++
+		}
+	}
+	slices.Sort(members)
+	want := []string{"[u1] map[cohort:Power users plan:pro]", "[u2] map[cohort:Power users plan:team]", "[u3] map[cohort:Power users plan:pro]"}
+	if !slices.Equal(members, want) || profiles != 2 {
+		t.Errorf("published %v and %d profile updates; want %v and 2", members, profiles, want)
+	}
+}
+
+func TestClayBearerSecret(t *testing.T) {
+	const secret = "clay-shared-secret"
+	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeClay}
+	h := newHarness(t, fixture("clay", spec, secret, trigger("lead_enriched", "[event.user_id]")))
+	path := "/e/default/clay-test"
+	body := []byte(`{"event":"lead_enriched","user_id":"lead_8412","email":"ada@example.com"}`)
+	for name, header := range map[string]http.Header{
+		"another secret": signedBy(t, spec, "not-the-clay-secret", time.Now(), body),
+		"no secret":      {"Content-Type": {"application/json"}},
+	} {
+		if a := h.post(h.http.URL, path, header, body); a.Status != http.StatusUnauthorized {
+			t.Errorf("%s: %+v, want 401", name, a)
+		}
+	}
+	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, time.Now(), body), body); a.Status != http.StatusOK || a.Actions != 1 {
+		t.Fatalf("the shared secret: %+v, want 200 with 1 action", a)
 	}
 }

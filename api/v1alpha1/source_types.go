@@ -6,7 +6,7 @@ import (
 
 // SourceType names the sender of a Source's events, which fixes how they are verified
 // and where their event type, idempotency key and user id are found.
-// +kubebuilder:validation:Enum=stripe;clerk;workos;supabase;posthog;segment;rudderstack;jitsu;freshpaint;hightouch;census;polytomic;slack;http
+// +kubebuilder:validation:Enum=stripe;clerk;workos;supabase;posthog;segment;rudderstack;jitsu;freshpaint;hightouch;census;polytomic;slack;shopify;amplitude;clay;http
 type SourceType string
 
 const (
@@ -47,18 +47,29 @@ const (
 	// API callbacks, the interaction's type, or slash_command; key body.event_id, else
 	// body.trigger_id.
 	SourceTypeSlack SourceType = "slack"
+	// SourceTypeShopify verifies X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256; base64
+	// HMAC-SHA256 of the body). Event type header X-Shopify-Topic, key header
+	// X-Shopify-Event-Id (or their names without X-).
+	SourceTypeShopify SourceType = "shopify"
+	// SourceTypeAmplitude takes Amplitude's webhook destinations (events, user updates
+	// and cohort syncs), authenticated with a shared bearer secret. A cohort sync is one
+	// event per audience member.
+	SourceTypeAmplitude SourceType = "amplitude"
+	// SourceTypeClay takes rows from Clay's HTTP API action, authenticated with a shared
+	// bearer secret. Event type body.event, else body.type, else record.
+	SourceTypeClay SourceType = "clay"
 	// SourceTypeHTTP is any other HTTP sender; spec.http says how to verify and read it.
 	SourceTypeHTTP SourceType = "http"
 )
 
 // SourceSpec describes one sender and how it speaks.
 // +kubebuilder:validation:XValidation:rule="self.type == 'http' ? has(self.http) : !has(self.http)",message="spec.http is required when type is http and not allowed for other types"
-// +kubebuilder:validation:XValidation:rule="!has(self.headerAuth) || !(self.type in ['stripe', 'clerk', 'workos', 'slack', 'http'])",message="headerAuth is only for source types that sign nothing; an http source sets spec.http.verification instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.headerAuth) || !(self.type in ['stripe', 'clerk', 'workos', 'slack', 'shopify', 'amplitude', 'clay', 'http'])",message="headerAuth is only for source types that sign nothing; an http source sets spec.http.verification instead"
 type SourceSpec struct {
 	// type of the sender. It fixes the signature scheme and where the event type,
 	// idempotency key and user id are read: stripe, clerk, workos, supabase, posthog,
-	// segment, rudderstack, jitsu, freshpaint, hightouch, census, polytomic, slack, or
-	// http for any other sender, described in spec.http.
+	// segment, rudderstack, jitsu, freshpaint, hightouch, census, polytomic, slack,
+	// shopify, amplitude, clay, or http for any other sender, described in spec.http.
 	// +required
 	Type SourceType `json:"type,omitempty"`
 

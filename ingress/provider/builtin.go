@@ -33,6 +33,9 @@ type builtin struct {
 	sign func(h http.Header, secret string, t time.Time, body []byte) error
 	// describe finds a payload's event type, idempotency key, user id and data.
 	describe func(payload map[string]any, header http.Header) (events.Info, error)
+	// expand, when set, splits a payload that holds several people's events (an
+	// Amplitude cohort sync) into one payload each, before describe ([Expander]).
+	expand func(payload map[string]any) []map[string]any
 }
 
 func (b *builtin) Type() v1alpha1.SourceType { return b.typ }
@@ -50,6 +53,9 @@ func (b *builtin) Compile(c Config) (Compiled, error) {
 	}
 	if err != nil {
 		return Compiled{}, fmt.Errorf("Source %q: %w", c.Source.Name, err)
+	}
+	if b.expand != nil {
+		return Compiled{Verifier: v, Describer: expandingDescriber{describeFunc(b.describe), b.expand}}, nil
 	}
 	return Compiled{Verifier: v, Describer: describeFunc(b.describe)}, nil
 }

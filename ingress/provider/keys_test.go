@@ -29,6 +29,9 @@ var keyPlaces = map[v1alpha1.SourceType]struct{ field, header string }{
 	v1alpha1.SourceTypePolytomic:   {header: "Idempotency-Key"},
 	v1alpha1.SourceTypeSupabase:    {},
 	v1alpha1.SourceTypeSlack:       {field: "trigger_id"}, // an interaction's; a callback's is body.event_id
+	v1alpha1.SourceTypeShopify:     {header: "X-Shopify-Event-Id"},
+	v1alpha1.SourceTypeAmplitude:   {field: "$insert_id"}, // an event's
+	v1alpha1.SourceTypeClay:        {header: "Idempotency-Key"},
 }
 
 // TestKeyRuleIsOneForEveryProvider is the proof that the key rule is one: a key is
@@ -86,9 +89,10 @@ func TestKeyRuleIsOneForEveryProvider(t *testing.T) {
 				continue
 			}
 			t.Run(string(typ)+"/"+name, func(t *testing.T) {
-				// A body every provider types: type, event and the Supabase fields.
-				body := `{"type":"track","event":"e","data":{}`
-				h := http.Header{}
+				// A body every provider types: type, event, Amplitude's event_type and the
+				// Supabase fields; Shopify's type is a header.
+				body := `{"type":"track","event":"e","event_type":"e","data":{}`
+				h := http.Header{"X-Shopify-Topic": {"orders/create"}}
 				if place.field != "" {
 					body += `,"` + place.field + `":` + k.json
 				} else {

@@ -19,13 +19,18 @@ import (
 )
 
 type logOptions struct {
-	id        string
-	natsURL   string
-	namespace string
-	stream    string
-	limit     int
-	follow    bool
-	output    string
+	id             string
+	natsURL        string
+	namespace      string
+	namespaceGiven bool
+	stream         string
+	limit          int
+	follow         bool
+	output         string
+	cluster        bool
+	kubeconfig     string
+	context        string
+	since          time.Duration
 }
 
 func newLogCommands() []*cobra.Command {
@@ -40,23 +45,42 @@ func newLogCommand(use, short string, events bool) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   use + " SOURCE_ENVIRONMENT",
 		Short: short,
-		Long: short + ` from the event and action log stream in NATS JetStream:
-time, type, idempotency key, verification, idempotency, actions, status and error.`,
+		Long: short + `: time, type, idempotency key, verification,
+idempotency, actions, status and error.
+
+Without --cluster they read the event log stream in NATS JetStream, as inlet dev
+serves it. With --cluster (or --kubeconfig, --context) they read the cluster's
+logs.inlet.dev API, the one kubectl get sourceevents,sourceactions reads, through the
+kubeconfig: no access to NATS is needed, and RBAC decides what you see (payloads
+need get on sourceevents/payload).`,
 		Example: fmt.Sprintf("  inlet %s stripe-production\n  inlet %s stripe-production --follow\n"+
-			"  inlet %s stripe-production -o json", use, use, use) +
+			"  inlet %s stripe-production -o json\n  inlet %s stripe-production --cluster -n shop", use, use, use, use) +
 			map[bool]string{true: "\n  inlet events stripe-production --id 3vWPSwuifqiXnSXEzOSqLt", false: ""}[events],
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.namespaceGiven = cmd.Flags().Changed("namespace")
+			if o.cluster || o.kubeconfig != "" || o.context != "" {
+				if o.output != outputTable && o.output != outputJSON {
+					return fmt.Errorf("--output is table or json, not %q", o.output)
+				}
+				return o.runCluster(cmd.Context(), cmd.OutOrStdout(), args[0], events)
+			}
 			return o.run(cmd.Context(), cmd.OutOrStdout(), args[0], events)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.natsURL, "nats-url", "nats://127.0.0.1:4222", "the NATS server holding the log stream")
-	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment")
+	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment; with --cluster, the context's when not given")
 	f.StringVar(&o.stream, "stream", v1alpha1.DefaultLogStream, "the log stream")
 	f.IntVar(&o.limit, "limit", 20, "how many of the latest records to show")
 	f.BoolVar(&o.follow, "follow", false, "keep printing new records as they arrive")
 	f.StringVarP(&o.output, "output", "o", "table", "table or json (one JSON object per line)")
+	f.BoolVar(&o.cluster, "cluster", false,
+		"read the cluster's logs.inlet.dev API (kubectl get sourceevents) through the kubeconfig instead of NATS: "+
+			"no NATS access needed, and RBAC decides what you see")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster (implies --cluster); KUBECONFIG or ~/.kube/config when empty")
+	f.StringVar(&o.context, "context", "", "kubeconfig context to use (implies --cluster)")
+	f.DurationVar(&o.since, "since", 24*time.Hour, "with --cluster, read the records of this long ago onwards (0: all the log stream keeps)")
 	if events {
 		f.StringVar(&o.id, "id", "", "show one event in full, by its event id: payload, headers (secrets redacted), actions")
 	}
@@ -167,14 +191,7 @@ func (p *recordPrinter) print(data []byte) {
 		}
 		return
 	}
-	if !p.header {
-		p.header = true
-		if p.events {
-			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tKEY\tVERIFIED\tIDEMPOTENT\tACTIONS\tSTATUS\tERROR")
-		} else {
-			fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tMAPPING\tACTION\tSUBJECT\tSEQ\tSTATUS\tERROR")
-		}
-	}
+	p.printHeader()
 	if err != nil {
 		return
 	}
@@ -191,6 +208,19 @@ func (p *recordPrinter) print(data []byte) {
 		}
 		fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Time.Local().Format(time.TimeOnly), a.EventID, dash(a.EventType),
 			dash(a.Mapping), dash(a.Action), dash(a.Subject), seq, a.Status, dash(short(a.Error, 60)))
+	}
+}
+
+// printHeader prints the table's header once.
+func (p *recordPrinter) printHeader() {
+	if p.header {
+		return
+	}
+	p.header = true
+	if p.events {
+		fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tKEY\tVERIFIED\tIDEMPOTENT\tACTIONS\tSTATUS\tERROR")
+	} else {
+		fmt.Fprintln(p.tw, "TIME\tEVENT ID\tTYPE\tMAPPING\tACTION\tSUBJECT\tSEQ\tSTATUS\tERROR")
 	}
 }
 

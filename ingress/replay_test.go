@@ -108,30 +108,9 @@ func TestReplayAfterFixingAMappingPublishesExactlyTheMissingActionsOnce(t *testi
 		mapping("receipt", trigger("invoice.paid", "[body.data.object.customer]")),
 	}
 
-	logsBefore := h.logCount()
-	sum, events := replay(t, h.replayer(fixed, true), ingress.ReplaySelection{})
-	if got := h.storedActions(); !maps.Equal(got, before) {
-		t.Fatalf("a dry run stored actions: %v", got)
-	}
-	if n := h.logCount(); n != logsBefore {
-		t.Fatalf("a dry run wrote %d log records", n-logsBefore)
-	}
-	if sum.Considered != 4 || sum.Replayed != 4 || sum.Published != 3 || sum.AlreadyStored != 4 || sum.Failed != 0 {
-		t.Errorf("dry run summary = %+v, want 4 events, 3 new actions (crm a, crm b, receipt c), 4 already stored", sum)
-	}
-	var planned []string
-	for _, e := range events {
-		for _, a := range e.Actions {
-			if !a.AlreadyStored {
-				planned = append(planned, e.Original.IdempotencyKey+" "+a.Mapping)
-			}
-		}
-	}
-	if want := []string{"evt_a crm", "evt_b crm", "evt_c receipt"}; !slices.Equal(planned, want) {
-		t.Errorf("the dry run would publish %q, want %q (the second delivery of evt_a adds nothing)", planned, want)
-	}
+	checkDryRun(t, h, fixed, before)
 
-	sum, events = replay(t, h.replayer(fixed, false), ingress.ReplaySelection{})
+	sum, events := replay(t, h.replayer(fixed, false), ingress.ReplaySelection{})
 	want := map[string]int{"welcome [cus_evt_a]": 1, "welcome [cus_evt_b]": 1,
 		"crm [cus_evt_a]": 1, "crm [cus_evt_b]": 1, "receipt [cus_evt_c]": 1}
 	if got := h.storedActions(); !maps.Equal(got, want) {
@@ -170,6 +149,34 @@ func TestReplayAfterFixingAMappingPublishesExactlyTheMissingActionsOnce(t *testi
 	}
 	if sum.Published != 0 || sum.Replayed != 4 || sum.Skipped[ingress.SkipIsReplay] != 3 || logged != 3 {
 		t.Errorf("second replay summary = %+v, want nothing published and the 3 replay records skipped", sum)
+	}
+}
+
+// checkDryRun runs a dry run of every event with the fixed configuration: it shows the
+// missing actions, stores nothing and writes nothing.
+func checkDryRun(t *testing.T, h *harness, fixed config.Inputs, before map[string]int) {
+	t.Helper()
+	logsBefore := h.logCount()
+	sum, events := replay(t, h.replayer(fixed, true), ingress.ReplaySelection{})
+	if got := h.storedActions(); !maps.Equal(got, before) {
+		t.Fatalf("a dry run stored actions: %v", got)
+	}
+	if n := h.logCount(); n != logsBefore {
+		t.Fatalf("a dry run wrote %d log records", n-logsBefore)
+	}
+	if sum.Considered != 4 || sum.Replayed != 4 || sum.Published != 3 || sum.AlreadyStored != 4 || sum.Failed != 0 {
+		t.Errorf("dry run summary = %+v, want 4 events, 3 new actions (crm a, crm b, receipt c), 4 already stored", sum)
+	}
+	var planned []string
+	for _, e := range events {
+		for _, a := range e.Actions {
+			if !a.AlreadyStored {
+				planned = append(planned, e.Original.IdempotencyKey+" "+a.Mapping)
+			}
+		}
+	}
+	if want := []string{"evt_a crm", "evt_b crm", "evt_c receipt"}; !slices.Equal(planned, want) {
+		t.Errorf("the dry run would publish %q, want %q (the second delivery of evt_a adds nothing)", planned, want)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/local"
 	"inlet.dev/inlet/ingress/watch"
+	"inlet.dev/inlet/ingress/wire"
 	"inlet.dev/inlet/internal/scheme"
 )
 
@@ -130,7 +131,7 @@ func (o *replayOptions) run(ctx context.Context, out, errOut io.Writer, name str
 	}
 	connectCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	client, err := jetstream.Connect(connectCtx, o.natsURL, jetstream.WithName("inlet-replay"))
+	nc, err := jetstream.Connect(connectCtx, o.natsURL, jetstream.WithName("inlet-replay"))
 	if err != nil {
 		hint := "is inlet dev running?"
 		if o.cluster {
@@ -138,13 +139,13 @@ func (o *replayOptions) run(ctx context.Context, out, errOut io.Writer, name str
 		}
 		return fmt.Errorf("connect to %s (%s): %w", redactURL(o.natsURL), hint, err)
 	}
-	defer client.Close()
+	defer nc.Close()
 
 	p := newReplayPrinter(out, o.output, o.dryRun)
-	r := &ingress.Replayer{Env: env, Client: client, DryRun: o.dryRun, Event: p.event, ProgressEvery: 2 * time.Second,
+	r := &ingress.Replayer{Env: env, Client: nc, DryRun: o.dryRun, Event: p.event, ProgressEvery: 2 * time.Second,
 		Progress: func(s ingress.ReplaySummary) {
 			fmt.Fprintf(errOut, "replaying %s: %s read, %d replayed, %s %s\n", env.Key, counted(s.Considered, "event"), s.Replayed,
-				counted(s.Published, "action"), map[bool]string{true: "to publish", false: "published"}[o.dryRun])
+				counted(s.Published, "action"), map[bool]string{true: "to publish", false: wire.ActionPublished}[o.dryRun])
 		}}
 	sum, runErr := r.Run(ctx, sel)
 	p.summary(env.Key, sum)
@@ -360,7 +361,7 @@ func (p *replayPrinter) summary(key types.NamespacedName, s ingress.ReplaySummar
 	if p.header {
 		fmt.Fprintln(p.out)
 	}
-	verb := "published"
+	verb := wire.ActionPublished
 	if p.dryRun {
 		verb = "would be published"
 	}

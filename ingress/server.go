@@ -7,6 +7,8 @@
 //
 //	POST /e/{namespace}/{sourceEnvironment}           sources that sign their requests
 //	POST /e/{namespace}/{sourceEnvironment}/{token}   sources that sign nothing
+//	GET, HEAD on the same paths                      only where the Source's endpoint
+//	                                                 handshake uses them (handshake.go)
 //	GET  /healthz, /readyz
 //	GET  /connected (whether this instance reaches NATS, for its peers' readiness)
 //
@@ -19,7 +21,8 @@
 // with a JSON summary once every action is stored (also when nothing matched), or has
 // failed for good (a CEL error, an action JetStream refuses for good, such as one over
 // NATS's max payload); 400 for a body that is not JSON or has no event type; 401 when
-// verification fails; 404 for an unknown endpoint; 405 for a method other than POST;
+// verification fails; 404 for an unknown endpoint; 405 for a method other than POST
+// (but a handshake's GET); a genuine endpoint handshake gets the answer its sender expects;
 // 413 past the body limit; 429 with Retry-After past spec.ingress.rateLimit; 503 with
 // Retry-After when JetStream cannot be reached or did not acknowledge in time, so the
 // sender retries and nothing is lost.

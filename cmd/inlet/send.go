@@ -34,6 +34,7 @@ type sendOptions struct {
 	url               string
 	namespace         string
 	unsigned          bool
+	handshake         bool
 	cluster           bool
 	kubeconfig        string
 	context           string
@@ -65,6 +66,7 @@ tokens are never printed.`,
 		Example: `  inlet send --source-environment stripe-production --sample customer.subscription.created
   inlet send --source-environment clerk-production --file user.json
   inlet send --source-environment github-development --sample issues.assigned
+  inlet send --source-environment whatsapp-development --handshake
 
   # in a cluster, through a port-forward to the ingress Service:
   kubectl port-forward svc/stripe-production-ingress 8080 &
@@ -88,6 +90,8 @@ tokens are never printed.`,
 		"the ingress's base URL; with --cluster, the SourceEnvironment's status.endpoint when not given")
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the SourceEnvironment; with --cluster, the context's when not given")
 	f.BoolVar(&o.unsigned, "unsigned", false, "send without a signature, to see a 401")
+	f.BoolVar(&o.handshake, "handshake", false,
+		"send the endpoint handshake the sender makes (slack, meta, microsoftGraph, zoom, okta) and check the answer")
 	f.BoolVar(&o.cluster, "cluster", false,
 		"read the SourceEnvironment, its Source and Secrets from the cluster of your kubeconfig, not from --dir")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster (implies --cluster); KUBECONFIG or ~/.kube/config when empty")
@@ -118,6 +122,9 @@ func (o *sendOptions) run(ctx context.Context, out io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if o.handshake {
+		return o.sendHandshake(ctx, out, tg)
 	}
 	body, sampleHeaders, err := o.payload(tg.src.Spec.Type)
 	if err != nil {

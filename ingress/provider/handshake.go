@@ -259,7 +259,8 @@ func metaHandshake(cfg *v1alpha1.MetaHandshake, vars map[string]string) (Handsha
 		return nil, fmt.Errorf("variables: the meta handshake's verify token, variable %q, is not set or empty", cfg.VerifyTokenVariable)
 	}
 	const typ = "meta"
-	return &handshakeFunc{typ: typ, methods: []string{http.MethodGet}, answer: func(_ context.Context, r *HandshakeRequest) (*HandshakeAnswer, error) {
+	get := []string{http.MethodGet}
+	return &handshakeFunc{typ: typ, methods: get, answer: func(_ context.Context, r *HandshakeRequest) (*HandshakeAnswer, error) {
 		if r.Method != http.MethodGet || !r.Query.Has("hub.mode") {
 			return nil, nil
 		}
@@ -309,7 +310,8 @@ func graphHandshake() Handshake {
 // Okta sends the hook's authorization header with it, as with every event.
 func oktaHandshake(v verify.Verifier) Handshake {
 	const typ = "okta"
-	return &handshakeFunc{typ: typ, methods: []string{http.MethodGet}, answer: func(_ context.Context, r *HandshakeRequest) (*HandshakeAnswer, error) {
+	get := []string{http.MethodGet}
+	return &handshakeFunc{typ: typ, methods: get, answer: func(_ context.Context, r *HandshakeRequest) (*HandshakeAnswer, error) {
 		values := r.Header.Values("X-Okta-Verification-Challenge")
 		if r.Method != http.MethodGet || len(values) == 0 {
 			return nil, nil

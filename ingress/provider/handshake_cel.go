@@ -134,7 +134,9 @@ func celHandshake(cfg *v1alpha1.CELHandshake, v verify.Verifier, vars map[string
 // celHandshakeTimeout bounds the evaluation of a cel handshake's expressions.
 const celHandshakeTimeout = 100 * time.Millisecond
 
-func (p *celHandshakePrograms) answer(ctx context.Context, r *HandshakeRequest, v verify.Verifier, vars map[string]string) (*HandshakeAnswer, error) {
+func (p *celHandshakePrograms) answer(
+	ctx context.Context, r *HandshakeRequest, v verify.Verifier, vars map[string]string,
+) (*HandshakeAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, celHandshakeTimeout)
 	defer cancel()
 	act := &handshakeVars{

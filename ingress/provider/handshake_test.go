@@ -154,3 +154,68 @@ func TestZoomHandshakeRotation(t *testing.T) {
 		t.Errorf("another event: %v, %v; want no handshake", a, err)
 	}
 }
+
+// What `inlet send --handshake` sends is what each handshake answers as its sender
+// expects, and only with the right secret.
+func TestHandshakeProbes(t *testing.T) {
+	env, err := celext.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := v1alpha1.Verification{Type: v1alpha1.VerificationHeaderToken, HeaderToken: &v1alpha1.HeaderTokenVerification{Header: "Authorization"}}
+	none := v1alpha1.Verification{Type: v1alpha1.VerificationNone}
+	tests := map[string]struct {
+		spec     *v1alpha1.SourceSpec
+		vars     map[string]string
+		wrongVar map[string]string // the vars of a sender that has it wrong, when the handshake's secret is a variable
+	}{
+		"slack": {spec: &v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeSlack}},
+		"meta": {spec: httpSpec(none, &v1alpha1.Handshake{Type: v1alpha1.HandshakeMeta, Meta: &v1alpha1.MetaHandshake{VerifyTokenVariable: "vt"}}),
+			vars: map[string]string{"vt": "verify-me"}, wrongVar: map[string]string{"vt": "guess"}},
+		"microsoftGraph": {spec: httpSpec(none, &v1alpha1.Handshake{Type: v1alpha1.HandshakeMicrosoftGraph})},
+		"zoom":           {spec: httpSpec(none, &v1alpha1.Handshake{Type: v1alpha1.HandshakeZoom})},
+		"okta":           {spec: httpSpec(header, &v1alpha1.Handshake{Type: v1alpha1.HandshakeOkta})},
+	}
+	now := time.Now()
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			compiled, err := Compile(Config{Source: &v1alpha1.Source{Spec: *tc.spec}, Secrets: []string{"the-secret"}, Vars: tc.vars, CEL: env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			send := func(secret string, vars map[string]string) (*HandshakeAnswer, *HandshakeProbe, error) {
+				p, err := NewHandshakeProbe(tc.spec, secret, vars, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Type != name {
+					t.Errorf("probe type %q, want %q", p.Type, name)
+				}
+				a, err := compiled.Handshake.Answer(context.Background(), &HandshakeRequest{
+					Method: p.Method, Header: p.Header, Query: p.Query, Body: p.Body, Received: now,
+				})
+				return a, p, err
+			}
+			a, p, err := send("the-secret", tc.vars)
+			if err != nil || a == nil {
+				t.Fatalf("Answer = %v, %v", a, err)
+			}
+			if err := p.Check(a.Status, a.Body); err != nil {
+				t.Errorf("answer %d %s: %v", a.Status, a.Body, err)
+			}
+			if name == "microsoftGraph" {
+				return // carries no secret
+			}
+			wrong, vars := "not-the-secret", tc.wrongVar
+			if vars != nil {
+				wrong = "the-secret"
+			}
+			if a, _, err := send(wrong, vars); a != nil || err == nil {
+				t.Errorf("with the wrong secret: %v, %v; want refused", a, err)
+			}
+		})
+	}
+	if _, err := NewHandshakeProbe(&v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeStripe}, "s", nil, now); !errors.Is(err, ErrNoHandshake) {
+		t.Errorf("stripe: %v, want ErrNoHandshake", err)
+	}
+}

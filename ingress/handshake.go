@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -45,9 +46,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, env *config.E
 		return false
 	}
 	h := w.Header()
-	for k, v := range a.Header {
-		h[k] = v
-	}
+	maps.Copy(h, a.Header)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(len(a.Body)))

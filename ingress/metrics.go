@@ -8,6 +8,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
+// Labels several metrics share: the SourceEnvironment, and what became of a request.
+const (
+	labelNamespace         = "namespace"
+	labelSourceEnvironment = "source_environment"
+	labelResult            = "result"
+)
+
 // metrics are the ingress's Prometheus metrics, all prefixed inlet_ingress_.
 type metrics struct {
 	events               *prometheus.CounterVec
@@ -29,16 +36,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Requests to event endpoints by SourceEnvironment (empty for a path no SourceEnvironment is served at), " +
 				"result (accepted, idempotent, handshake, unauthorized, malformed, too_large, not_found, rate_limited, unavailable) " +
 				"and HTTP status.",
-		}, []string{"namespace", "source_environment", "result", "code"}),
+		}, []string{labelNamespace, labelSourceEnvironment, labelResult, "code"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inlet_ingress_actions_total",
 			Help: "Actions by SourceEnvironment, action kind and status (published, duplicate, failed, unavailable).",
-		}, []string{"namespace", "source_environment", "action", "status"}),
+		}, []string{labelNamespace, labelSourceEnvironment, "action", "status"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "inlet_ingress_request_duration_seconds",
 			Help:    "Time from receiving an event to answering it, by result.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"result"}),
+		}, []string{labelResult}),
 		publishDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "inlet_ingress_publish_duration_seconds",
 			Help:    "Time JetStream took to acknowledge a request's actions.",
@@ -52,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "inlet_ingress_handshakes_total",
 			Help: "Endpoint handshakes (slack, meta, microsoftGraph, zoom, okta, cel) by SourceEnvironment and result " +
 				"(answered, refused).",
-		}, []string{"namespace", "source_environment", "type", "result"}),
+		}, []string{labelNamespace, labelSourceEnvironment, "type", labelResult}),
 		logDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inlet_ingress_log_records_dropped_total",
 			Help: "Event and action log records that could not be written.",

@@ -194,22 +194,12 @@ func TestDevMode(t *testing.T) {
 
 	// The WhatsApp sample's endpoint answers Meta's verification request only with the
 	// verify token, and the check creates no event (the actions counted below hold none).
-	if out, err := send("-e", "whatsapp-development", "--handshake"); err != nil || !strings.Contains(out, "200 OK") ||
-		!strings.Contains(out, "answered as meta expects") {
-		t.Errorf("Meta's verification request: %v\n%s", err, out)
-	}
-	if out, err := send("-e", "whatsapp-development", "--handshake", "--unsigned"); err == nil || !strings.Contains(out, "401") {
-		t.Errorf("Meta's verification request without the verify token was not refused with 401: %v\n%s", err, out)
-	}
+	checkDevHandshake(t, send, metricsAddr)
 
 	// Metrics count what was answered, on their own port; the event port has none.
 	if code, body := get("http://" + metricsAddr + "/metrics"); code != 200 ||
 		!strings.Contains(body, `inlet_ingress_requests_total{code="200",namespace="default",result="accepted",source_environment="stripe-production"} 1`) {
 		t.Errorf("GET /metrics on --metrics-listen = %d, without stripe-production's accepted event:\n%s", code, body)
-	}
-	if _, body := get("http://" + metricsAddr + "/metrics"); !strings.Contains(body,
-		`inlet_ingress_handshakes_total{namespace="default",result="answered",source_environment="whatsapp-development",type="meta"} 1`) {
-		t.Errorf("GET /metrics does not count the answered handshake:\n%s", body)
 	}
 	if code, _ := get("http://" + listen + "/metrics"); code != 404 {
 		t.Errorf("GET /metrics on --listen = %d, want 404", code)
@@ -276,6 +266,23 @@ func TestDevMode(t *testing.T) {
 	})
 	if out, err := send("-e", "stripe-production", "--sample", "invoice.payment_failed"); err != nil || !strings.Contains(out, "200 OK") {
 		t.Errorf("the other mappings stopped working: %v\n%s", err, out)
+	}
+}
+
+// checkDevHandshake sends Meta's verification request to the WhatsApp sample with inlet
+// send --handshake, with and without the verify token, and checks that it is counted.
+func checkDevHandshake(t *testing.T, send func(args ...string) (string, error), metricsAddr string) {
+	t.Helper()
+	if out, err := send("-e", "whatsapp-development", "--handshake"); err != nil || !strings.Contains(out, "200 OK") ||
+		!strings.Contains(out, "answered as meta expects") {
+		t.Errorf("Meta's verification request: %v\n%s", err, out)
+	}
+	if out, err := send("-e", "whatsapp-development", "--handshake", "--unsigned"); err == nil || !strings.Contains(out, "401") {
+		t.Errorf("Meta's verification request without the verify token was not refused with 401: %v\n%s", err, out)
+	}
+	if _, body := get("http://" + metricsAddr + "/metrics"); !strings.Contains(body,
+		`inlet_ingress_handshakes_total{namespace="default",result="answered",source_environment="whatsapp-development",type="meta"} 1`) {
+		t.Errorf("GET /metrics does not count the answered handshake:\n%s", body)
 	}
 }
 

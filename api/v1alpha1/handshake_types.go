@@ -52,8 +52,8 @@ type Handshake struct {
 type MetaHandshake struct {
 	// verifyTokenVariable names the SourceEnvironment variable (spec.variables, read from a
 	// Secret with secretKeyRef) that holds the verify token entered in Meta's app
-	// dashboard. A SourceEnvironment without this variable, or with it empty, answers no
-	// verification request.
+	// dashboard. A SourceEnvironment without this variable, or with it empty, is not
+	// served, and its Ready condition says so.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63

@@ -346,3 +346,46 @@ func TestPermissions(t *testing.T) {
 		}
 	})
 }
+
+// A page reads a bounded number of records: a selector that matches one record at the
+// end of thousands gets pages of nothing but a continue token until the page that
+// reaches it, rather than one request reading the whole stream.
+func TestListReadsABoundedNumberOfRecordsPerPage(t *testing.T) {
+	ns := namespace(t)
+	t0 := time.Now().Add(-time.Hour)
+	var msgs []jetstream.Message
+	for i := range 12000 {
+		r := refusedRecord(ns, "noisy", fmt.Sprintf("n%05d", i), t0)
+		m, err := jetstream.EncodeEventRecord(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if _, err := nats.PublishAll(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, record(ns, "noisy", "needle", t0))
+	c := admin(t)
+	opts := metav1.ListOptions{FieldSelector: "status=accepted"}
+	var pages, empty int
+	var got []string
+	for {
+		l := listEvents(t, c, ns, opts)
+		pages++
+		if len(l.Items) == 0 {
+			empty++
+		}
+		got = append(got, eventNames(l)...)
+		if l.Continue == "" {
+			break
+		}
+		opts.Continue = l.Continue
+	}
+	if !slices.Equal(got, []string{"needle"}) {
+		t.Errorf("found %v, want [needle]", got)
+	}
+	if pages < 3 || empty < 2 {
+		t.Errorf("%d pages, %d of them empty: a page read more than a bounded number of records", pages, empty)
+	}
+}

@@ -304,7 +304,7 @@ func eventMessage(namespace, sourceEnvironment string, rec *wire.EventRecord, pa
 	payload = bytes.TrimSpace(payload)
 	data := appendEventRecord(make([]byte, 0, eventRecordSize(rec, payload)), rec, payload)
 	if len(data) > maxRecord && (len(payload) > 0 || len(rec.Payload) > 0) {
-		rec.PayloadOmitted, rec.Payload, payload = true, nil, nil
+		rec.PayloadOmitted, rec.Payload = true, nil
 		data = appendEventRecord(data[:0], rec, nil)
 	}
 	if len(data) > maxRecord {

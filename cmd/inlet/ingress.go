@@ -130,7 +130,9 @@ func (o *ingressOptions) run(ctx context.Context) error {
 		lopts.PeersReachNATS = ingress.PeerChecker(live.ServicePeers(dc, o.namespace, o.peersService, "http", o.podIP))
 	}
 	li := live.New(lopts)
-	wopts := watch.Options{Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment, Partitions: o.partitions, Logger: log.WithName("watch")}
+	wopts := watch.Options{
+		Namespace: o.namespace, SourceEnvironment: o.sourceEnvironment, Partitions: o.partitions, Logger: log.WithName("watch"),
+	}
 	w, err := watch.New(cfg, wopts, li.Apply)
 	if err != nil {
 		_ = ln.Close()

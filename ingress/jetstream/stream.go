@@ -75,7 +75,9 @@ func ActionStreamConfig(name string, duplicateWindow time.Duration, replicas int
 // of an action stream split into partitions: [ActionStreamConfig] when partitions is
 // below 2, otherwise one stream per partition, named by [PartitionStream] and
 // capturing [PartitionStreamSubject], each with the same window and settings.
-func ActionStreamConfigs(name string, partitions int, duplicateWindow time.Duration, replicas int, storage jetstream.StorageType) []jetstream.StreamConfig {
+func ActionStreamConfigs(
+	name string, partitions int, duplicateWindow time.Duration, replicas int, storage jetstream.StorageType,
+) []jetstream.StreamConfig {
 	if partitions < 2 {
 		return []jetstream.StreamConfig{ActionStreamConfig(name, duplicateWindow, replicas, storage)}
 	}

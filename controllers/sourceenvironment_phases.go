@@ -579,7 +579,8 @@ func streamNeedsFor(se *v1alpha1.SourceEnvironment, all []v1alpha1.SourceEnviron
 	needs := streamNeeds{defaults: d, partitions: int(se.Spec.ActionPartitions(d.Partitions))}
 	var shared config.StreamNeeds
 	for _, o := range sharing {
-		shared.Add(o.Spec.ActionStream(), int(o.Spec.ActionPartitions(d.Partitions)), o.Spec.IdempotencyWindow(), o.Spec.LogStream(), o.Spec.LogRetention())
+		shared.Add(o.Spec.ActionStream(), int(o.Spec.ActionPartitions(d.Partitions)), o.Spec.IdempotencyWindow(),
+			o.Spec.LogStream(), o.Spec.LogRetention())
 		if o.Spec.ActionStream() == se.Spec.ActionStream() {
 			needs.actions.add(o.Spec.Publish.ActionStreamSettings, d)
 		}

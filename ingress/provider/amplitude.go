@@ -34,7 +34,7 @@ func init() {
 	register(&builtin{
 		typ:              v1alpha1.SourceTypeAmplitude,
 		signs:            true,
-		signatureHeaders: []string{"Authorization"},
+		signatureHeaders: []string{authorizationHeader},
 		verifier:         bearer,
 		sign:             signBearer,
 		describe:         describeAmplitude,
@@ -111,7 +111,8 @@ func describeAmplitude(payload map[string]any, _ http.Header) (events.Info, erro
 		info.IdempotencyKey, info.KeyDropped = userUpdateKey(payload, info.UserID)
 		info.Data = payload["user_properties"]
 	default:
-		return events.Info{}, events.NoEventType("not an Amplitude event, user update or cohort sync: no event_type, user_properties or cohort_id")
+		return events.Info{}, events.NoEventType(
+			"not an Amplitude event, user update or cohort sync: no event_type, user_properties or cohort_id")
 	}
 	return info, nil
 }

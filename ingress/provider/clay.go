@@ -20,7 +20,7 @@ func init() {
 	register(&builtin{
 		typ:              v1alpha1.SourceTypeClay,
 		signs:            true,
-		signatureHeaders: []string{"Authorization"},
+		signatureHeaders: []string{authorizationHeader},
 		verifier:         bearer,
 		sign:             signBearer,
 		describe:         describeRecord,

@@ -11,6 +11,10 @@ import (
 	"inlet.dev/inlet/ingress/verify"
 )
 
+// authorizationHeader carries the credentials of a Source with headerAuth, and of the
+// senders whose scheme is a bearer secret.
+const authorizationHeader = "Authorization"
+
 // The header token of the sources that sign nothing (spec.headerAuth), and the token
 // schemes an http source shares with it.
 
@@ -41,7 +45,7 @@ func headerAuthHeaders(h *v1alpha1.HeaderAuth) []string {
 	}
 	switch h.Scheme {
 	case v1alpha1.HeaderAuthBearer, v1alpha1.HeaderAuthBasic:
-		return []string{"Authorization"}
+		return []string{authorizationHeader}
 	case v1alpha1.HeaderAuthHeader:
 		return []string{cmp.Or(h.Header, defaultTokenHeader)}
 	}
@@ -52,9 +56,9 @@ func headerAuthHeaders(h *v1alpha1.HeaderAuth) []string {
 func signHeaderToken(h http.Header, scheme v1alpha1.HeaderAuthScheme, header, secret string) {
 	switch scheme {
 	case v1alpha1.HeaderAuthBearer:
-		h.Set("Authorization", "Bearer "+secret)
+		h.Set(authorizationHeader, "Bearer "+secret)
 	case v1alpha1.HeaderAuthBasic:
-		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(secret)))
+		h.Set(authorizationHeader, "Basic "+base64.StdEncoding.EncodeToString([]byte(secret)))
 	case v1alpha1.HeaderAuthHeader:
 		h.Set(cmp.Or(header, defaultTokenHeader), secret)
 	}

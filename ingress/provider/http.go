@@ -72,7 +72,7 @@ func (httpProvider) SignatureHeaders(spec *v1alpha1.SourceSpec) []string {
 	case v1alpha1.VerificationTwilio:
 		return []string{"X-Twilio-Signature"}
 	case v1alpha1.VerificationBasic, v1alpha1.VerificationBearer:
-		return []string{"Authorization"}
+		return []string{authorizationHeader}
 	case v1alpha1.VerificationHeaderToken:
 		if v.HeaderToken != nil {
 			return []string{v.HeaderToken.Header}

@@ -44,7 +44,8 @@ func Twilio(publicURL string, secrets []string) (Verifier, error) {
 
 // twilioURLs returns the URL as configured, then without its default port, or with it.
 func twilioURLs(u *url.URL) []string {
-	urls := []string{u.String()}
+	urls := make([]string, 0, 2)
+	urls = append(urls, u.String())
 	def := "443"
 	if u.Scheme == "http" {
 		def = "80"

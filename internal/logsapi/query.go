@@ -14,11 +14,17 @@ import (
 	"inlet.dev/inlet/ingress/jetstream"
 )
 
+// The field selectors of an object's name and namespace.
+const (
+	fieldName      = "metadata.name"
+	fieldNamespace = "metadata.namespace"
+)
+
 // eventFields and actionFields are the fields each kind may be selected by.
 var (
-	eventFields = []string{"metadata.name", "metadata.namespace", logsv1alpha1.FieldSourceEnvironment,
+	eventFields = []string{fieldName, fieldNamespace, logsv1alpha1.FieldSourceEnvironment,
 		logsv1alpha1.FieldType, logsv1alpha1.FieldStatus, logsv1alpha1.FieldSince, logsv1alpha1.FieldUntil}
-	actionFields = []string{"metadata.name", "metadata.namespace", logsv1alpha1.FieldSourceEnvironment,
+	actionFields = []string{fieldName, fieldNamespace, logsv1alpha1.FieldSourceEnvironment,
 		logsv1alpha1.FieldEventType, logsv1alpha1.FieldEventID, logsv1alpha1.FieldStatus, logsv1alpha1.FieldAction,
 		logsv1alpha1.FieldMapping, logsv1alpha1.FieldSince, logsv1alpha1.FieldUntil}
 )
@@ -75,7 +81,7 @@ func newQuery(namespace string, opts *metainternalversion.ListOptions) (*query, 
 				q.until = t
 			}
 			continue
-		case "metadata.namespace":
+		case fieldNamespace:
 			if eq && namespace != "" && r.Value != namespace {
 				// Nothing can match; keep the requirement, which says so.
 				q.fields = append(q.fields, r)
@@ -119,9 +125,9 @@ func (q *query) matchEvent(r *record) bool {
 	}
 	return q.matchFields(func(field string) string {
 		switch field {
-		case "metadata.name":
+		case fieldName:
 			return r.ID
-		case "metadata.namespace":
+		case fieldNamespace:
 			return r.Namespace
 		case logsv1alpha1.FieldSourceEnvironment:
 			return r.SourceEnvironment
@@ -141,9 +147,9 @@ func (q *query) matchAction(r *record, i int) bool {
 	}
 	return q.matchFields(func(field string) string {
 		switch field {
-		case "metadata.name":
+		case fieldName:
 			return a.Name
-		case "metadata.namespace":
+		case fieldNamespace:
 			return a.Namespace
 		case logsv1alpha1.FieldSourceEnvironment:
 			return a.SourceEnvironment

@@ -13,30 +13,36 @@ import (
 	logsv1alpha1 "inlet.dev/inlet/api/logs/v1alpha1"
 )
 
+// nameFormat marks the column holding the object's name, as kubectl reads it.
+const nameFormat = "name"
+
+// stringType is the type of a column of text.
+const stringType = "string"
+
 var (
 	eventColumns = []metav1.TableColumnDefinition{
-		{Name: "Name", Type: "string", Format: "name", Description: "The event id."},
-		{Name: "Source Environment", Type: "string", Description: "The SourceEnvironment that received the event."},
-		{Name: "Type", Type: "string", Description: "The event type."},
-		{Name: "Key", Type: "string", Description: "The sender's idempotency key."},
+		{Name: "Name", Type: stringType, Format: nameFormat, Description: "The event id."},
+		{Name: "Source Environment", Type: stringType, Description: "The SourceEnvironment that received the event."},
+		{Name: "Type", Type: stringType, Description: "The event type."},
+		{Name: "Key", Type: stringType, Description: "The sender's idempotency key."},
 		{Name: "Verified", Type: "boolean", Description: "Whether the signature or token was verified."},
 		{Name: "Idempotent", Type: "boolean", Description: "Whether every action was a duplicate of one stored earlier."},
 		{Name: "Actions", Type: "integer", Description: "Actions published."},
-		{Name: "Status", Type: "string", Description: "What the ingress made of the event."},
-		{Name: "Age", Type: "string", Description: "Time since the event was received."},
-		{Name: "Error", Type: "string", Priority: 1, Description: "Why the event was refused or actions failed."},
+		{Name: "Status", Type: stringType, Description: "What the ingress made of the event."},
+		{Name: "Age", Type: stringType, Description: "Time since the event was received."},
+		{Name: "Error", Type: stringType, Priority: 1, Description: "Why the event was refused or actions failed."},
 	}
 	actionColumns = []metav1.TableColumnDefinition{
-		{Name: "Name", Type: "string", Format: "name", Description: "The event id and the action's index."},
-		{Name: "Source Environment", Type: "string", Description: "The SourceEnvironment that received the event."},
-		{Name: "Event Type", Type: "string", Description: "The event's type."},
-		{Name: "Mapping", Type: "string", Description: "The EventMapping that produced the action."},
-		{Name: "Action", Type: "string", Description: "The action kind."},
-		{Name: "Status", Type: "string", Description: "published, duplicate, failed or unavailable."},
-		{Name: "Age", Type: "string", Description: "Time since the action was published or failed."},
-		{Name: "Subject", Type: "string", Priority: 1, Description: "The subject the action was published on."},
-		{Name: "Sequence", Type: "string", Priority: 1, Description: "The action's sequence in its stream."},
-		{Name: "Error", Type: "string", Priority: 1, Description: "Why the action failed."},
+		{Name: "Name", Type: stringType, Format: nameFormat, Description: "The event id and the action's index."},
+		{Name: "Source Environment", Type: stringType, Description: "The SourceEnvironment that received the event."},
+		{Name: "Event Type", Type: stringType, Description: "The event's type."},
+		{Name: "Mapping", Type: stringType, Description: "The EventMapping that produced the action."},
+		{Name: "Action", Type: stringType, Description: "The action kind."},
+		{Name: "Status", Type: stringType, Description: "published, duplicate, failed or unavailable."},
+		{Name: "Age", Type: stringType, Description: "Time since the action was published or failed."},
+		{Name: "Subject", Type: stringType, Priority: 1, Description: "The subject the action was published on."},
+		{Name: "Sequence", Type: stringType, Priority: 1, Description: "The action's sequence in its stream."},
+		{Name: "Error", Type: stringType, Priority: 1, Description: "Why the action failed."},
 	}
 )
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/events"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/ratelimit"
 	"inlet.dev/inlet/ingress/wire"
@@ -283,9 +284,17 @@ func acceptedMessages(o *Outcome, headers map[string]string, status string, payl
 }
 
 // rawPayload is the event's payload as received: the body itself for a request of one
-// event, re-encoded only for the elements of a batch.
+// event (a form-encoded body as a JSON string of it, so that the record stays JSON),
+// re-encoded only for the elements of a batch.
 func rawPayload(o *Outcome, ev *Event) stdjson.RawMessage {
 	if len(o.Events) == 1 {
+		if events.IsForm(o.Request.Header.Get("Content-Type")) {
+			data, err := json.Marshal(string(o.Body))
+			if err != nil {
+				return nil
+			}
+			return data
+		}
 		return stdjson.RawMessage(o.Body)
 	}
 	data, err := json.Marshal(ev.Payload)

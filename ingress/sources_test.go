@@ -1,6 +1,7 @@
 package ingress_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -84,8 +85,15 @@ func TestSlackFormsAreMappedLikeJSON(t *testing.T) {
 	if ct := header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
 		t.Fatalf("inlet send's Content-Type for a form: %q", ct)
 	}
-	if a := h.post(h.http.URL, path, header, command); a.Status != http.StatusOK || a.Actions != 1 {
+	a := h.post(h.http.URL, path, header, command)
+	if a.Status != http.StatusOK || a.Actions != 1 {
 		t.Fatalf("slash command: %+v, want 200 with 1 action", a)
+	}
+	// The event log keeps the form exactly as received, as a JSON string, so that the
+	// record stays JSON for inlet events, kubectl get sourceevents and replay.
+	var kept string
+	if rec := h.eventLog("slack-test", a.EventIDs[0]); json.Unmarshal(rec.Payload, &kept) != nil || kept != string(command) {
+		t.Errorf("event log payload %s, want the form as a JSON string", rec.Payload)
 	}
 	click := []byte("payload=" + url.QueryEscape(`{"type":"block_actions","trigger_id":"t-77","user":{"id":"U9"},"actions":[{"action_id":"approve","value":"pr-1234"}]}`))
 	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, now, click), click); a.Status != http.StatusOK || a.Actions != 1 {

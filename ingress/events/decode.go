@@ -113,7 +113,7 @@ var emptyBuffer bytes.Buffer
 // refused because JSON parsers disagree on which of them wins, so a payload with
 // duplicates can mean one thing to the sender that signed it and another to inlet.
 func Decode(contentType string, body []byte, limit int) ([]any, error) {
-	if isForm(contentType) {
+	if IsForm(contentType) {
 		return decodeForm(body, limit)
 	}
 	out, err := decode(contentType, body, limit)

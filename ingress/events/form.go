@@ -10,9 +10,9 @@ import (
 // ReasonInvalidForm is a form-encoded body with a malformed percent-escape.
 const ReasonInvalidForm = "invalid_form"
 
-// isForm reports whether a Content-Type names a form-encoded body
+// IsForm reports whether a Content-Type names a form-encoded body
 // (application/x-www-form-urlencoded, with any parameters).
-func isForm(contentType string) bool {
+func IsForm(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded")
 }

@@ -288,7 +288,7 @@ func acceptedMessages(o *Outcome, headers map[string]string, status string, payl
 // re-encoded only for the elements of a batch.
 func rawPayload(o *Outcome, ev *Event) stdjson.RawMessage {
 	if len(o.Events) == 1 {
-		if events.IsForm(o.Request.Header.Get("Content-Type")) {
+		if events.IsForm(o.Header.Get("Content-Type")) {
 			data, err := json.Marshal(string(o.Body))
 			if err != nil {
 				return nil

@@ -106,21 +106,7 @@ func newComparison(b *testing.B) *comparison {
 	// Ids shaped like Stripe's (evt_1QxB2c...): letters and digits, no long run of
 	// digits, which would send the body down the decoder's exact-integer path.
 	c := &comparison{nats: cl, prefix: "evt_" + strconv.FormatInt(time.Now().UnixNano(), 36) + "x"}
-	ctx := context.Background()
-
-	client, err := jetstream.Connect(ctx, cl.URL(), jetstream.WithName("bench-inlet"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(client.Close)
-	for _, cfg := range []natsjs.StreamConfig{
-		jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, natsjs.FileStorage),
-		jetstream.LogStreamConfig(v1alpha1.DefaultLogStream, time.Hour, 1, natsjs.FileStorage),
-	} {
-		if _, err := jetstream.EnsureStream(ctx, client.JetStream(), cfg); err != nil {
-			b.Fatal(err)
-		}
-	}
+	client := connectWithStreams(b, cl.URL(), "bench-inlet")
 	in := fixture("stripe", v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeStripe}, compareSecret, benchMapping())
 	srv := ingress.NewServer(ingress.Options{Publisher: client, Logger: logr.Discard()})
 	snap := config.Build(in)
@@ -499,4 +485,25 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(out)
+}
+
+// connectWithStreams connects to the NATS at url as name and creates the action and
+// log streams as the operator does (file storage, a one-hour window), for a benchmark.
+func connectWithStreams(b *testing.B, url, name string) *jetstream.Client {
+	b.Helper()
+	ctx := context.Background()
+	client, err := jetstream.Connect(ctx, url, jetstream.WithName(name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(client.Close)
+	for _, cfg := range []natsjs.StreamConfig{
+		jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, natsjs.FileStorage),
+		jetstream.LogStreamConfig(v1alpha1.DefaultLogStream, time.Hour, 1, natsjs.FileStorage),
+	} {
+		if _, err := jetstream.EnsureStream(ctx, client.JetStream(), cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return client
 }

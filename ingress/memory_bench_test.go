@@ -1,7 +1,6 @@
 package ingress_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,12 +13,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
-	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 )
@@ -38,20 +35,7 @@ func BenchmarkMemory(b *testing.B) {
 	base := residentSet(b)
 
 	cl := natstest.StartProcessCluster(b, 1)
-	ctx := context.Background()
-	client, err := jetstream.Connect(ctx, cl.URL(), jetstream.WithName("bench-memory"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(client.Close)
-	for _, cfg := range []natsjs.StreamConfig{
-		jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, natsjs.FileStorage),
-		jetstream.LogStreamConfig(v1alpha1.DefaultLogStream, time.Hour, 1, natsjs.FileStorage),
-	} {
-		if _, err := jetstream.EnsureStream(ctx, client.JetStream(), cfg); err != nil {
-			b.Fatal(err)
-		}
-	}
+	client := connectWithStreams(b, cl.URL(), "bench-memory")
 	var parts []config.Inputs
 	for e := range 10 {
 		mappings := []v1alpha1.EventMappingSpec{benchMapping()}

@@ -27,6 +27,7 @@ import (
 	"inlet.dev/inlet/ingress/live"
 	"inlet.dev/inlet/ingress/local"
 	"inlet.dev/inlet/ingress/watch"
+	"inlet.dev/inlet/internal/ingresscmd"
 	"inlet.dev/inlet/internal/localcluster"
 	"inlet.dev/inlet/internal/logsapi"
 	"inlet.dev/inlet/internal/scheme"
@@ -73,7 +74,7 @@ is deployed in that cluster: two operators would fight over the same resources.`
 	}
 	cache, _ := os.UserCacheDir()
 	f := cmd.Flags()
-	f.StringVar(&o.controlPlaneDir, "control-plane-dir", envOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")),
+	f.StringVar(&o.controlPlaneDir, "control-plane-dir", ingresscmd.EnvOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")),
 		"folder holding the etcd and kube-apiserver binaries")
 	f.StringVar(&o.crdDir, "crds", "", "folder holding inlet's CRDs; those built into this binary when empty")
 	f.StringSliceVar(&o.samples, "samples", []string{"config/samples"},
@@ -98,7 +99,7 @@ is deployed in that cluster: two operators would fight over the same resources.`
 func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 	start := time.Now()
 	log := newInteractiveLogger(o.verbose)
-	useLogger(log)
+	ingresscmd.UseLogger(log)
 	cfg, stopControlPlane, err := o.controlPlane(ctx, out)
 	if err != nil {
 		return err
@@ -126,7 +127,7 @@ func (o *clusterOptions) run(ctx context.Context, out io.Writer) error {
 		_ = ln.Close()
 		return err
 	}
-	metrics, err := listenMetrics(o.metricsListen)
+	metrics, err := ingresscmd.ListenMetrics(o.metricsListen)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -179,7 +180,7 @@ func (o *clusterOptions) serve(ctx context.Context, out io.Writer, cfg *rest.Con
 // The returned function stops what was started.
 func (o *clusterOptions) controlPlane(ctx context.Context, out io.Writer) (*rest.Config, func(), error) {
 	if o.useKubeconfig {
-		cfg, err := restConfig(o.kubeconfig)
+		cfg, err := ingresscmd.RestConfig(o.kubeconfig)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -322,13 +323,6 @@ func apply(ctx context.Context, c client.Client, namespace string, paths []strin
 		return fmt.Errorf("%d of %d objects were refused", refused, len(objs))
 	}
 	return nil
-}
-
-func envOr(name, fallback string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return fallback
 }
 
 func wrapErr(what string, err error) error {

@@ -17,6 +17,7 @@ import (
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/live"
 	"inlet.dev/inlet/ingress/local"
+	"inlet.dev/inlet/internal/ingresscmd"
 )
 
 type devOptions struct {
@@ -62,7 +63,7 @@ endpoints on --listen.`,
 func (o *devOptions) run(ctx context.Context, out io.Writer) error {
 	start := time.Now()
 	ingress.TuneRuntime()
-	log := newLogger(o.verbose)
+	log := ingresscmd.NewLogger(o.verbose)
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func (o *devOptions) run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	metrics, err := listenMetrics(o.metricsListen)
+	metrics, err := ingresscmd.ListenMetrics(o.metricsListen)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/controllers"
 	"inlet.dev/inlet/ingress/jetstream"
+	"inlet.dev/inlet/internal/ingresscmd"
 	"inlet.dev/inlet/internal/logsapi"
 )
 
@@ -73,7 +74,7 @@ func (a *logsAPI) Start(ctx context.Context) error {
 	}
 	nc, err := jetstream.Connect(ctx, url, opts...)
 	if err != nil {
-		return fmt.Errorf("logs API: connect to NATS %s: %w", redactURL(url), err)
+		return fmt.Errorf("logs API: connect to NATS %s: %w", ingresscmd.RedactURL(url), err)
 	}
 	defer nc.Close()
 	ln := a.listener
@@ -101,7 +102,7 @@ func (a *logsAPI) Start(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	a.log.Info("logs API serving", "address", ln.Addr().String(), "nats", redactURL(url), "stream", a.opts.stream)
+	a.log.Info("logs API serving", "address", ln.Addr().String(), "nats", ingresscmd.RedactURL(url), "stream", a.opts.stream)
 	if a.served != nil {
 		port := ln.Addr().(*net.TCPAddr).Port
 		go func() {

@@ -19,6 +19,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/controllers"
+	"inlet.dev/inlet/internal/ingresscmd"
 	"inlet.dev/inlet/internal/metricsauth"
 	"inlet.dev/inlet/internal/scheme"
 )
@@ -58,7 +59,7 @@ func (f streamFlags) defaults() (controllers.StreamDefaults, error) {
 	if f.replicas < 1 || f.replicas > 5 {
 		return d, fmt.Errorf("--stream-replicas %d: must be between 1 and 5", f.replicas)
 	}
-	if err := checkPartitions(f.partitions); err != nil {
+	if err := ingresscmd.CheckPartitions(f.partitions); err != nil {
 		return d, err
 	}
 	switch {
@@ -119,7 +120,7 @@ ingress pods rolling, without restarting the operator.`,
 	f.StringVar(&o.controllers.NATSURL, "nats-url", "nats://nats.nats:4222",
 		"NATS server of SourceEnvironments that name none, when --config-map is absent or sets no NATS_URL")
 	f.StringVar(&o.controllers.NATSCredentialsFile, "nats-creds", "", "the operator's NATS credentials file")
-	f.StringVar(&o.controllers.IngressImage, "ingress-image", envOr("INLET_IMAGE", "inlet:dev"),
+	f.StringVar(&o.controllers.IngressImage, "ingress-image", ingresscmd.EnvOr("INLET_IMAGE", "inlet:dev"),
 		"image of the ingress pods (default $INLET_IMAGE)")
 	f.StringVar(&o.controllers.EndpointBaseURL, "endpoint-base-url", "",
 		"public base URL of the ingresses, e.g. https://events.example.com; the in-cluster Service URL when empty")
@@ -146,23 +147,15 @@ ingress pods rolling, without restarting the operator.`,
 	return cmd
 }
 
-// checkPartitions checks --action-partitions as the CRD checks spec.publish.partitions.
-func checkPartitions(n int32) error {
-	if n < 1 || n > 64 {
-		return fmt.Errorf("--action-partitions %d: must be between 1 and 64", n)
-	}
-	return nil
-}
-
 func (o *operatorOptions) run(ctx context.Context) error {
 	streams, err := o.streams.defaults()
 	if err != nil {
 		return err
 	}
 	o.controllers.Streams = streams
-	log := newLogger(o.verbose)
-	useLogger(log)
-	cfg, err := restConfig(o.kubeconfig)
+	log := ingresscmd.NewLogger(o.verbose)
+	ingresscmd.UseLogger(log)
+	cfg, err := ingresscmd.RestConfig(o.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -193,7 +186,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	if o.controllers.ConfigMap.Name != "" {
 		settings = o.controllers.ConfigMap.String()
 	}
-	log.Info("operator starting", "configMap", settings, "defaultNATS", redactURL(o.controllers.NATSURL),
+	log.Info("operator starting", "configMap", settings, "defaultNATS", ingresscmd.RedactURL(o.controllers.NATSURL),
 		"ingressImage", o.controllers.IngressImage, "leaderElection", o.leaderElect, "metrics", o.metricsAddr,
 		"secureMetrics", o.secureMetrics, "streamReplicas", streams.Replicas, "streamStorage", streams.Storage,
 		"logStreamMaxBytes", streams.LogMaxBytes, "logsAPI", o.logsAPI.bindAddress)

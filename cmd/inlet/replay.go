@@ -27,6 +27,7 @@ import (
 	"inlet.dev/inlet/ingress/local"
 	"inlet.dev/inlet/ingress/watch"
 	"inlet.dev/inlet/ingress/wire"
+	"inlet.dev/inlet/internal/ingresscmd"
 	"inlet.dev/inlet/internal/scheme"
 )
 
@@ -137,7 +138,7 @@ func (o *replayOptions) run(ctx context.Context, out, errOut io.Writer, name str
 		if o.cluster {
 			hint = "forward a port to your NATS server: kubectl port-forward -n <namespace> svc/<nats> 4222"
 		}
-		return fmt.Errorf("connect to %s (%s): %w", redactURL(o.natsURL), hint, err)
+		return fmt.Errorf("connect to %s (%s): %w", ingresscmd.RedactURL(o.natsURL), hint, err)
 	}
 	defer nc.Close()
 

@@ -1,4 +1,9 @@
-package main
+// Package ingresscmd is the ingress command, which both binaries serve: inlet-ingress,
+// the small binary the operator's ingress pods run, and `inlet ingress`. It holds the
+// helpers inlet's long-running commands share as well (the logger, the API server
+// configuration, the metrics listener). It links no part of the operator, so that the
+// ingress binary stays small.
+package ingresscmd
 
 import (
 	"context"
@@ -6,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -18,11 +24,12 @@ import (
 	"inlet.dev/inlet/ingress/watch"
 )
 
-// natsOutageMessage is what the ingress logs, at error level, while NATS cannot be
+// NATSOutageMessage is what the ingress logs, at error level, while NATS cannot be
 // reached: at the first failed attempt, then every 30s.
-const natsOutageMessage = "cannot reach NATS; answering events 503 until it is back"
+const NATSOutageMessage = "cannot reach NATS; answering events 503 until it is back"
 
-type ingressOptions struct {
+// options are the ingress command's flags.
+type options struct {
 	namespace         string
 	sourceEnvironment string
 	listen            string
@@ -39,12 +46,16 @@ type ingressOptions struct {
 	verbose           bool
 }
 
-func newIngressCommand() *cobra.Command {
-	o := ingressOptions{}
+// NewCommand returns the ingress command. invocation is how a person runs it, as the
+// help's examples spell it: "inlet ingress" for the subcommand of inlet, "inlet-ingress"
+// for the binary of its own; the command's name is its last word.
+func NewCommand(invocation string) *cobra.Command {
+	o := options{}
+	name := invocation[strings.LastIndex(invocation, " ")+1:]
 	cmd := &cobra.Command{
-		Use:   "ingress",
+		Use:   name,
 		Short: "Serve SourceEnvironments' endpoints, configured live from the API server",
-		Long: `ingress is what the operator runs in each ingress pod. It watches the Sources,
+		Long: name + ` is what the operator runs in each ingress pod. It watches the Sources,
 SourceEnvironments and EventMappings of a namespace (and the Secrets they name) through
 the API server, compiles them whenever they change, and serves the endpoints with
 /healthz and /readyz on --listen, the port senders reach. Prometheus metrics are on
@@ -54,8 +65,9 @@ why) until NATS and the configuration are both there; while NATS cannot be reach
 logs so at error level, at once and every 30s, and answers events 503. On SIGTERM it
 keeps serving for --shutdown-delay while the pod leaves the Service, then stops
 accepting, answers the requests in flight and flushes its logs.`,
-		Example: `  inlet ingress --namespace default --source-environment stripe-production --nats-url nats://nats.nats:4222
-  inlet ingress --kubeconfig .inlet/kubeconfig --namespace default --listen 127.0.0.1:8080 --metrics-listen 127.0.0.1:9090`,
+		Example: `  ` + invocation + ` --namespace default --source-environment stripe-production --nats-url nats://nats.nats:4222
+  ` + invocation + ` --kubeconfig .inlet/kubeconfig --namespace default --listen 127.0.0.1:8080 --metrics-listen 127.0.0.1:9090`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
 	}
 	host, _ := os.Hostname()
@@ -73,7 +85,7 @@ accepting, answers the requests in flight and flushes its logs.`,
 	f.Int32Var(&o.partitions, "action-partitions", 1,
 		"streams the actions of a SourceEnvironment that sets no spec.publish.partitions are split into (the operator's --action-partitions)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; KUBECONFIG, the in-cluster service account or ~/.kube/config when empty")
-	f.StringVar(&o.instance, "instance", envOr("POD_NAME", host), "this instance's name in the stats bucket")
+	f.StringVar(&o.instance, "instance", EnvOr("POD_NAME", host), "this instance's name in the stats bucket")
 	f.DurationVar(&o.drain, "drain", 10*time.Second, "longest wait for requests in flight at shutdown")
 	f.DurationVar(&o.shutdownDelay, "shutdown-delay", 5*time.Second,
 		"time to keep serving after SIGTERM, while the pod is removed from the Service's endpoints")
@@ -82,14 +94,14 @@ accepting, answers the requests in flight and flushes its logs.`,
 	return cmd
 }
 
-func (o *ingressOptions) run(ctx context.Context) error {
-	if err := checkPartitions(o.partitions); err != nil {
+func (o *options) run(ctx context.Context) error {
+	if err := CheckPartitions(o.partitions); err != nil {
 		return err
 	}
 	ingress.TuneRuntime()
-	log := newLogger(o.verbose).WithValues("instance", o.instance)
-	useLogger(log)
-	cfg, err := restConfig(o.kubeconfig)
+	log := NewLogger(o.verbose).WithValues("instance", o.instance)
+	UseLogger(log)
+	cfg, err := RestConfig(o.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -97,7 +109,7 @@ func (o *ingressOptions) run(ctx context.Context) error {
 		jetstream.WithName("inlet-ingress " + o.instance),
 		jetstream.WithBackgroundConnect(),
 		jetstream.WithLogger(slog.New(logr.ToSlogHandler(log.WithName("nats")))),
-		jetstream.WithOutageMessage(natsOutageMessage),
+		jetstream.WithOutageMessage(NATSOutageMessage),
 	}
 	if o.natsCreds != "" {
 		opts = append(opts, jetstream.WithCredentialsFile(o.natsCreds))
@@ -111,7 +123,7 @@ func (o *ingressOptions) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
-	metrics, err := listenMetrics(o.metricsListen)
+	metrics, err := ListenMetrics(o.metricsListen)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -142,6 +154,6 @@ func (o *ingressOptions) run(ctx context.Context) error {
 		return err
 	}
 	log.Info("ingress starting", "listen", ln.Addr().String(), "metrics", metricsAddr, "namespace", o.namespace,
-		"sourceEnvironment", o.sourceEnvironment, "nats", redactURL(o.natsURL))
+		"sourceEnvironment", o.sourceEnvironment, "nats", RedactURL(o.natsURL))
 	return li.Run(ctx, w.Run, ln)
 }

@@ -115,7 +115,8 @@ run-cluster: control-plane ## Run a local control plane (etcd, kube-apiserver) w
 	go build -o bin/inlet ./cmd/inlet
 	bin/inlet cluster --samples config/samples $(RUN_ARGS)
 
-# The image: the static binary for linux/$(ARCH) on no base image (ARCH=arm64 for arm64
+# The image: the static binaries for linux/$(ARCH) (inlet, the entrypoint, and
+# inlet-ingress, which the ingress pods run) on no base image (ARCH=arm64 for arm64
 # nodes). Every timestamp in it is the last commit's time, so rebuilding a commit with the
 # same Go gives the same digest.
 ARCH ?= amd64
@@ -128,7 +129,9 @@ CONTAINER_TOOL ?= docker
 .PHONY: image
 image: ## Build the image (IMG) as bin/inlet-image.tar without Docker, for linux/ARCH (amd64; ARCH=arm64 for arm64).
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) go build -trimpath -ldflags "-s -w" -o bin/inlet-linux-$(ARCH) ./cmd/inlet
-	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) go run ./hack/image --binary bin/inlet-linux-$(ARCH) --platform linux/$(ARCH) \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) go build -trimpath -ldflags "-s -w" -o bin/inlet-ingress-linux-$(ARCH) ./cmd/inlet-ingress
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) go run ./hack/image --binary bin/inlet-linux-$(ARCH) \
+		--ingress-binary bin/inlet-ingress-linux-$(ARCH) --platform linux/$(ARCH) \
 		--tag $(IMG) --out $(IMAGE_TAR) --version $(VERSION) --revision "$(REVISION)"
 	@echo "Load it with one of:"
 	@echo "  docker load -i $(IMAGE_TAR)"

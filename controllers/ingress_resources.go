@@ -26,6 +26,10 @@ import (
 const (
 	// IngressContainerName is the name of the ingress container.
 	IngressContainerName = "ingress"
+	// IngressCommand is what the ingress container runs: the inlet-ingress binary of
+	// the image (cmd/inlet-ingress), the ingress alone, smaller than /inlet, the
+	// entrypoint, which carries the operator and the CLI.
+	IngressCommand = "/inlet-ingress"
 	// IngressPort is the port the ingress serves events, /healthz and /readyz on: the
 	// one port of its Service.
 	IngressPort = 8080
@@ -290,10 +294,9 @@ func defaultIngressResources() corev1.ResourceRequirements {
 	}
 }
 
-// args are the ingress command's arguments.
+// args are the ingress binary's arguments (IngressCommand's flags).
 func (p ingressPod) args() []string {
 	args := []string{
-		"ingress",
 		"--namespace=$(POD_NAMESPACE)",
 		"--source-environment=" + p.SourceEnvironment,
 		"--listen=:" + strconv.Itoa(IngressPort),
@@ -359,7 +362,7 @@ func fieldEnv(name, path string) corev1.EnvVar {
 func (p ingressPod) mutateContainer(c *corev1.Container) {
 	c.Name = IngressContainerName
 	c.Image = p.Image
-	c.Command = []string{"/inlet"}
+	c.Command = []string{IngressCommand}
 	c.Args = p.args()
 	c.Env = []corev1.EnvVar{
 		fieldEnv("POD_NAMESPACE", "metadata.namespace"),

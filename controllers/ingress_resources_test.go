@@ -220,9 +220,9 @@ func TestIngressDeployment(t *testing.T) {
 // only its SourceEnvironment, image and NATS URL.
 func checkDefaultIngressDeployment(t *testing.T, d *appsv1.Deployment) {
 	c := d.Spec.Template.Spec.Containers[0]
-	wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=stripe-production", "--listen=:8080",
+	wantArgs := []string{"--namespace=$(POD_NAMESPACE)", "--source-environment=stripe-production", "--listen=:8080",
 		"--metrics-listen=:9090", "--nats-url=nats://nats:4222", "--shutdown-delay=5s", "--drain=10s", "--peers-service=stripe-production-ingress"}
-	if c.Name != "ingress" || c.Image != "inlet:dev" || !slices.Equal(c.Command, []string{"/inlet"}) || !slices.Equal(c.Args, wantArgs) {
+	if c.Name != "ingress" || c.Image != "inlet:dev" || !slices.Equal(c.Command, []string{"/inlet-ingress"}) || !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("container %s %s %v %v", c.Name, c.Image, c.Command, c.Args)
 	}
 	if c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.namespace" || c.Env[1].ValueFrom.FieldRef.FieldPath != "metadata.name" {

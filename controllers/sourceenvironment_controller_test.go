@@ -148,10 +148,11 @@ func checkSampleIngress(t *testing.T, h *harness, name string, want sample) {
 		t.Fatal(err)
 	}
 	c := dep.Spec.Template.Spec.Containers[0]
-	wantArgs := []string{"ingress", "--namespace=$(POD_NAMESPACE)", "--source-environment=" + name, "--listen=:8080",
+	wantArgs := []string{"--namespace=$(POD_NAMESPACE)", "--source-environment=" + name, "--listen=:8080",
 		"--metrics-listen=:9090", "--nats-url=" + h.url, "--shutdown-delay=5s", "--drain=10s", "--peers-service=" + ingressName(name)}
-	if c.Name != "ingress" || c.Image != "inlet:test" || !slices.Equal(c.Args, wantArgs) || *dep.Spec.Replicas != 2 {
-		t.Errorf("%s: container %s image %s args %v replicas %d", name, c.Name, c.Image, c.Args, *dep.Spec.Replicas)
+	if c.Name != "ingress" || c.Image != "inlet:test" || !slices.Equal(c.Command, []string{"/inlet-ingress"}) ||
+		!slices.Equal(c.Args, wantArgs) || *dep.Spec.Replicas != 2 {
+		t.Errorf("%s: container %s image %s command %v args %v replicas %d", name, c.Name, c.Image, c.Command, c.Args, *dep.Spec.Replicas)
 	}
 	if sc := c.SecurityContext; sc == nil || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || *sc.RunAsUser != 65532 {
 		t.Errorf("%s: container security context %+v", name, sc)

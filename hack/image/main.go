@@ -1,12 +1,14 @@
 // Command image builds inlet's container image without a Docker daemon, the way ko does:
-// one layer holding the static inlet binary at /inlet (and the build machine's CA
-// bundle), on no base image, written as a tarball that `docker load`, `podman load`,
-// `ctr images import` and `kind load image-archive` all read.
+// one layer holding the static binaries, inlet at /inlet (the entrypoint: the operator
+// and the CLI) and inlet-ingress at /inlet-ingress (what the ingress pods run), and the
+// build machine's CA bundle, on no base image, written as a tarball that `docker load`,
+// `podman load`, `ctr images import` and `kind load image-archive` all read.
 //
-//	go run ./hack/image --binary bin/inlet-linux-amd64 --tag inlet:dev --out bin/inlet-image.tar
+//	go run ./hack/image --binary bin/inlet-linux-amd64 --ingress-binary bin/inlet-ingress-linux-amd64 \
+//		--tag inlet:dev --out bin/inlet-image.tar
 //
 // The build is reproducible: every timestamp is SOURCE_DATE_EPOCH (or the Unix epoch),
-// so two builds from the same binary give the same image digest.
+// so two builds from the same binaries give the same image digest.
 package main
 
 import (
@@ -36,8 +38,11 @@ import (
 )
 
 const (
-	// binaryPath is where the binary lives in the image; the entrypoint.
+	// binaryPath is where the inlet binary lives in the image; the entrypoint.
 	binaryPath = "/inlet"
+	// ingressBinaryPath is where the inlet-ingress binary lives in the image: the
+	// command of the operator's ingress pods (controllers/ingress_resources.go).
+	ingressBinaryPath = "/inlet-ingress"
 	// caBundlePath is where the CA bundle lives in the image, as on Debian and in
 	// distroless; SSL_CERT_FILE points Go's crypto/x509 at it.
 	caBundlePath = "/etc/ssl/certs/ca-certificates.crt"
@@ -50,34 +55,37 @@ const (
 
 // options is what one build needs; flags fill it in main, tests fill it directly.
 type options struct {
-	binary    string    // the static linux binary to put at /inlet
-	tag       string    // the image reference written into the tarball, e.g. inlet:dev
-	out       string    // the docker-loadable tarball to write
-	ociLayout string    // optional: an OCI image layout directory to write as well
-	platform  string    // os/arch[/variant]
-	caBundle  string    // a CA bundle to copy to caBundlePath; "" or a missing file skips it
-	source    string    // org.opencontainers.image.source
-	version   string    // org.opencontainers.image.version
-	revision  string    // org.opencontainers.image.revision; omitted when ""
-	created   time.Time // every timestamp in the image
-	verifyELF bool      // check that binary is a static ELF for platform
-	stdout    io.Writer // where the summary goes
+	binary        string    // the static linux inlet binary to put at /inlet
+	ingressBinary string    // the static linux inlet-ingress binary to put at /inlet-ingress
+	tag           string    // the image reference written into the tarball, e.g. inlet:dev
+	out           string    // the docker-loadable tarball to write
+	ociLayout     string    // optional: an OCI image layout directory to write as well
+	platform      string    // os/arch[/variant]
+	caBundle      string    // a CA bundle to copy to caBundlePath; "" or a missing file skips it
+	source        string    // org.opencontainers.image.source
+	version       string    // org.opencontainers.image.version
+	revision      string    // org.opencontainers.image.revision; omitted when ""
+	created       time.Time // every timestamp in the image
+	verifyELF     bool      // check that the binaries are static ELFs for platform
+	stdout        io.Writer // where the summary goes
 }
 
 func main() {
 	o := options{stdout: os.Stdout}
-	flag.StringVar(&o.binary, "binary", "", "the static linux binary to put at "+binaryPath+" (required)")
+	flag.StringVar(&o.binary, "binary", "", "the static linux inlet binary to put at "+binaryPath+", the entrypoint (required)")
+	flag.StringVar(&o.ingressBinary, "ingress-binary", "",
+		"the static linux inlet-ingress binary to put at "+ingressBinaryPath+", which the ingress pods run (required)")
 	flag.StringVar(&o.tag, "tag", "inlet:dev", "the image reference recorded in the tarball")
 	flag.StringVar(&o.out, "out", "bin/inlet-image.tar",
 		"the tarball to write, loadable with docker load, ctr images import or kind load image-archive")
 	flag.StringVar(&o.ociLayout, "oci-layout", "", "also write the image into this OCI image layout directory (for crane, skopeo, oras)")
-	flag.StringVar(&o.platform, "platform", "linux/amd64", "the image's os/arch[/variant]; the binary must be built for it")
+	flag.StringVar(&o.platform, "platform", "linux/amd64", "the image's os/arch[/variant]; the binaries must be built for it")
 	flag.StringVar(&o.caBundle, "ca-certs", caBundlePath,
 		"the CA bundle to copy into the image at "+caBundlePath+`; skipped when missing or ""`)
 	flag.StringVar(&o.source, "source", "https://inlet.dev/inlet", "the org.opencontainers.image.source label")
 	flag.StringVar(&o.version, "version", "dev", "the org.opencontainers.image.version label")
 	flag.StringVar(&o.revision, "revision", "", "the org.opencontainers.image.revision label (a commit); omitted when empty")
-	flag.BoolVar(&o.verifyELF, "verify-elf", true, "fail unless --binary is a statically linked ELF for --platform")
+	flag.BoolVar(&o.verifyELF, "verify-elf", true, "fail unless --binary and --ingress-binary are statically linked ELFs for --platform")
 	epoch := flag.String("source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"),
 		"the Unix time of every timestamp in the image (default $SOURCE_DATE_EPOCH, else 0)")
 	flag.Parse()
@@ -91,6 +99,9 @@ func main() {
 func run(o options, epoch string) error {
 	if o.binary == "" {
 		return errors.New("--binary is required")
+	}
+	if o.ingressBinary == "" {
+		return errors.New("--ingress-binary is required: the operator's ingress pods run " + ingressBinaryPath)
 	}
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", flag.Args())
@@ -133,14 +144,20 @@ func build(o options) (v1.Image, error) {
 		return nil, fmt.Errorf("platform %q: only linux images are supported", o.platform)
 	}
 	if o.verifyELF {
-		if err := checkELF(o.binary, platform.Architecture); err != nil {
-			return nil, err
+		for _, b := range []string{o.binary, o.ingressBinary} {
+			if err := checkELF(b, platform.Architecture); err != nil {
+				return nil, err
+			}
 		}
 	}
 
 	bin, err := os.ReadFile(o.binary)
 	if err != nil {
 		return nil, fmt.Errorf("read binary: %w", err)
+	}
+	ingressBin, err := os.ReadFile(o.ingressBinary)
+	if err != nil {
+		return nil, fmt.Errorf("read ingress binary: %w", err)
 	}
 	var caBundle []byte
 	if o.caBundle != "" {
@@ -150,12 +167,12 @@ func build(o options) (v1.Image, error) {
 		}
 	}
 
-	layerTar, err := layerContents(bin, caBundle, o.created)
+	layerTar, err := layerContents(bin, ingressBin, caBundle, o.created)
 	if err != nil {
 		return nil, err
 	}
 	// Compress once here, deterministically (no name, zero header time), rather than
-	// letting the layer recompress on every read of a 50 MB binary.
+	// letting the layer recompress on every read of 130 MB of binaries.
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	if _, err := zw.Write(layerTar); err != nil {
@@ -178,7 +195,7 @@ func build(o options) (v1.Image, error) {
 		History: v1.History{
 			Created:   v1.Time{Time: o.created},
 			CreatedBy: "go run ./hack/image",
-			Comment:   "the static inlet binary at " + binaryPath,
+			Comment:   "the static inlet binaries at " + binaryPath + " and " + ingressBinaryPath,
 		},
 	})
 	if err != nil {
@@ -228,10 +245,11 @@ type entry struct {
 	data     []byte
 }
 
-// layerContents returns the layer's uncompressed tar: /inlet owned by nonroot, the CA
-// bundle when there is one, /etc/passwd and /etc/group naming nonroot (as distroless
-// does, for anything that looks the user up), nonroot's home and a world-writable /tmp.
-func layerContents(bin, caBundle []byte, mtime time.Time) ([]byte, error) {
+// layerContents returns the layer's uncompressed tar: /inlet and /inlet-ingress owned by
+// nonroot, the CA bundle when there is one, /etc/passwd and /etc/group naming nonroot
+// (as distroless does, for anything that looks the user up), nonroot's home and a
+// world-writable /tmp.
+func layerContents(bin, ingressBin, caBundle []byte, mtime time.Time) ([]byte, error) {
 	entries := []entry{
 		{name: "etc/", mode: 0o755, dir: true},
 		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnonroot:x:65532:\n")},
@@ -249,6 +267,7 @@ func layerContents(bin, caBundle []byte, mtime time.Time) ([]byte, error) {
 		entry{name: "home/", mode: 0o755, dir: true},
 		entry{name: "home/nonroot/", mode: 0o700, uid: nonroot, gid: nonroot, dir: true},
 		entry{name: strings.TrimPrefix(binaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: bin},
+		entry{name: strings.TrimPrefix(ingressBinaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: ingressBin},
 		entry{name: "tmp/", mode: 0o1777, dir: true},
 	)
 

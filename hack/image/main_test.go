@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// testOptions builds from a tiny file standing in for the binary, with a fixed CA bundle
+// testOptions builds from tiny files standing in for the binaries, with a fixed CA bundle
 // so the test doesn't depend on the machine's.
 func testOptions(t *testing.T, out string) options {
 	t.Helper()
@@ -30,20 +31,25 @@ func testOptions(t *testing.T, out string) options {
 	if err := os.WriteFile(bin, []byte("#!/bin/true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	ingressBin := filepath.Join(dir, "inlet-ingress")
+	if err := os.WriteFile(ingressBin, []byte("#!/bin/false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ca := filepath.Join(dir, "ca.crt")
 	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return options{
-		binary:   bin,
-		tag:      "inlet:dev",
-		out:      out,
-		platform: "linux/amd64",
-		caBundle: ca,
-		source:   "https://example.com/inlet",
-		version:  "v0.1.0",
-		created:  time.Unix(0, 0).UTC(),
-		stdout:   io.Discard,
+		binary:        bin,
+		ingressBinary: ingressBin,
+		tag:           "inlet:dev",
+		out:           out,
+		platform:      "linux/amd64",
+		caBundle:      ca,
+		source:        "https://example.com/inlet",
+		version:       "v0.1.0",
+		created:       time.Unix(0, 0).UTC(),
+		stdout:        io.Discard,
 	}
 }
 
@@ -116,16 +122,20 @@ func TestImage(t *testing.T) {
 	}
 	files := layerFiles(t, layers[0])
 
-	bin, ok := files["inlet"]
-	if !ok {
-		t.Fatalf("no /inlet in the layer; it holds %q", keys(files))
-	}
-	if bin.Typeflag != tar.TypeReg || bin.Mode != 0o755 || bin.Uid != 65532 || bin.Gid != 65532 {
-		t.Errorf("/inlet: type %c mode %o owner %d:%d, want a regular file, mode 755, owner 65532:65532",
-			bin.Typeflag, bin.Mode, bin.Uid, bin.Gid)
-	}
-	if got := string(bin.content); got != "#!/bin/true\n" {
-		t.Errorf("/inlet holds %q, want the binary", got)
+	// Both binaries, each at its path: /inlet, the entrypoint, and /inlet-ingress, which
+	// the operator's ingress pods run.
+	for path, want := range map[string]string{"inlet": "#!/bin/true\n", "inlet-ingress": "#!/bin/false\n"} {
+		bin, ok := files[path]
+		if !ok {
+			t.Fatalf("no /%s in the layer; it holds %q", path, keys(files))
+		}
+		if bin.Typeflag != tar.TypeReg || bin.Mode != 0o755 || bin.Uid != 65532 || bin.Gid != 65532 {
+			t.Errorf("/%s: type %c mode %o owner %d:%d, want a regular file, mode 755, owner 65532:65532",
+				path, bin.Typeflag, bin.Mode, bin.Uid, bin.Gid)
+		}
+		if got := string(bin.content); got != want {
+			t.Errorf("/%s holds %q, want its binary %q", path, got, want)
+		}
 	}
 	ca, ok := files["etc/ssl/certs/ca-certificates.crt"]
 	if !ok {
@@ -287,6 +297,24 @@ func TestCheckELF(t *testing.T) {
 	o.platform = "windows/amd64"
 	if _, err := build(o); err == nil {
 		t.Error("build accepted a windows platform")
+	}
+}
+
+// TestRunNeedsBothBinaries: an image without /inlet-ingress would start the operator
+// and then fail every ingress pod it creates, so the build refuses it.
+func TestRunNeedsBothBinaries(t *testing.T) {
+	o := testOptions(t, filepath.Join(t.TempDir(), "image.tar"))
+	o.ingressBinary = ""
+	if err := run(o, ""); err == nil || !strings.Contains(err.Error(), "--ingress-binary") {
+		t.Errorf("run without an ingress binary = %v, want an error naming --ingress-binary", err)
+	}
+	if _, err := os.Stat(o.out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("run without an ingress binary wrote %s (stat: %v)", o.out, err)
+	}
+	o = testOptions(t, filepath.Join(t.TempDir(), "image.tar"))
+	o.ingressBinary = filepath.Join(t.TempDir(), "missing")
+	if _, err := build(o); err == nil {
+		t.Error("build accepted an ingress binary that does not exist")
 	}
 }
 

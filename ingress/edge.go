@@ -22,7 +22,12 @@ import (
 func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	start := s.opts.Now()
 	key := types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
-	snap := s.snapshot.Load()
+	cur := s.current.Load()
+	var snap *config.Snapshot
+	var settled *settledEvents
+	if cur != nil {
+		snap, settled = cur.snap, cur.settled
+	}
 	env := snap.Lookup(key)
 	body, rej := s.admit(w, r, snap, key, env, start)
 	if rej != nil {
@@ -34,7 +39,10 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.PublishTimeout)
 	defer cancel()
-	o := Process(ctx, env, Request{Header: r.Header, Query: r.URL.Query(), Body: body, Received: start, MaxEvents: s.opts.MaxEventsPerRequest})
+	o := Process(ctx, env, Request{
+		Header: r.Header, Query: r.URL.Query(), Body: body, Received: start, MaxEvents: s.opts.MaxEventsPerRequest,
+		settled: settled,
+	})
 	if o.Rejection == nil {
 		publishStart := time.Now()
 		results, err := s.opts.Publisher.PublishEvents(ctx, o.PublishEvents())
@@ -123,6 +131,9 @@ func (s *Server) publishedSideEffects(o *Outcome, result string) {
 	s.metrics.publishDuration.Observe(o.publishDuration.Seconds())
 	for e := range o.Events {
 		ev := &o.Events[e]
+		if ev.settled != nil {
+			s.metrics.repeats.WithLabelValues(env.Key.Namespace, env.Key.Name).Inc()
+		}
 		for _, m := range ev.Matched {
 			s.stats.Matched(env.Key, m)
 		}
@@ -148,6 +159,7 @@ func (s *Server) publishedSideEffects(o *Outcome, result string) {
 	}
 	if !o.retry {
 		s.stats.Record(env.Key, o.Received, len(o.Events), o.actions-o.duplicates)
+		o.settled.add(o)
 	}
 	s.logs.accepted(o, result, *s.opts.LogPayloads)
 }

@@ -118,6 +118,7 @@ func appendEventRecord(b []byte, rec *wire.EventRecord, payload []byte) []byte {
 	f.boolOmitZero("headersTruncated", rec.HeadersTruncated)
 	f.boolOmitZero("payloadOmitted", rec.PayloadOmitted)
 	f.strOmitEmpty("replayOf", rec.ReplayOf)
+	f.strOmitEmpty("repeatOf", rec.RepeatOf)
 	if len(rec.ActionLog) > 0 {
 		f.name("actionLog")
 		f.b = append(f.b, '[')

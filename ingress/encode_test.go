@@ -35,7 +35,7 @@ func TestEncodeEventRecord(t *testing.T) {
 		SourceType: "stripe", Environment: "production", Type: "a.b", IdempotencyKey: "k\"\\\n\u2028é", KeyDropped: true,
 		UserID: "u<>&", Verified: true, Status: "accepted", Idempotent: true, Actions: 2, Failed: 1, Error: "bad\tthing",
 		Size: 1234, Headers: map[string]string{"content-type": "application/json", "x-odd": "a\"b", "stripe-signature": redacted},
-		HeadersTruncated: true, PayloadOmitted: true, ReplayOf: "evt0",
+		HeadersTruncated: true, PayloadOmitted: true, ReplayOf: "evt0", RepeatOf: "evt1",
 		ActionLog: []wire.ActionRecord{
 			{EventID: "evt1", Time: at, Namespace: "ns", SourceEnvironment: "stripe-prod", EventType: "a.b", Mapping: "m",
 				Action: "triggerWorkflow", Position: 1, Subject: "inlet.actions.production.triggerWorkflow", Stream: "INLET_ACTIONS",

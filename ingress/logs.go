@@ -253,6 +253,12 @@ func acceptedMessages(o *Outcome, headers map[string]string, status string, payl
 		rec := baseRecord(o, ev.ID)
 		rec.Type, rec.IdempotencyKey, rec.KeyDropped, rec.UserID = ev.Info.Type, ev.Info.IdempotencyKey, ev.Info.KeyDropped, ev.Info.UserID
 		rec.Verified, rec.Status, rec.Headers = true, status, headers
+		if ev.settled != nil {
+			// A repeat: the first delivery's record holds the payload and the actions.
+			rec.Status, rec.Idempotent, rec.Actions, rec.RepeatOf = wire.EventIdempotent, true, int(ev.settled.actions), ev.settled.eventID
+			msgs = append(msgs, eventMessage(ns, name, &rec, nil, maxRecord))
+			continue
+		}
 		duplicates := 0
 		for _, a := range ev.Actions {
 			switch a.Status {

@@ -23,6 +23,7 @@ type metrics struct {
 	publishDuration      prometheus.Histogram
 	verificationFailures *prometheus.CounterVec
 	handshakes           *prometheus.CounterVec
+	repeats              *prometheus.CounterVec
 	logDropped           prometheus.Counter
 	refusedNotLogged     prometheus.Counter
 	snapshotProblems     prometheus.Gauge
@@ -60,6 +61,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Endpoint handshakes (slack, meta, microsoftGraph, zoom, okta, cel) by SourceEnvironment and result " +
 				"(answered, refused).",
 		}, []string{labelNamespace, labelSourceEnvironment, "type", labelResult}),
+		repeats: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inlet_ingress_repeats_total",
+			Help: "Events answered as repeats of one whose every action was stored, by SourceEnvironment: found among the " +
+				"events this instance settled within their idempotency window, they were answered without evaluating " +
+				"the mappings or publishing.",
+		}, []string{labelNamespace, labelSourceEnvironment}),
 		logDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inlet_ingress_log_records_dropped_total",
 			Help: "Event and action log records that could not be written.",
@@ -79,7 +86,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	reg.MustRegister(m.events, m.actions, m.requestDuration, m.publishDuration, m.verificationFailures, m.handshakes,
-		m.logDropped, m.refusedNotLogged, m.snapshotProblems, m.snapshotBuilt)
+		m.repeats, m.logDropped, m.refusedNotLogged, m.snapshotProblems, m.snapshotBuilt)
 	return m
 }
 

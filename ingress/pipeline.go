@@ -49,6 +49,9 @@ type Request struct {
 	// verified when it arrived, so it is not verified again, and its actions' message
 	// ids come from the replay.
 	replay *replayRequest
+	// settled, when set, are the events this server settled recently: an event found
+	// there is answered as a repeat without evaluating its mappings (settled.go).
+	settled *settledEvents
 }
 
 // Outcome is what becomes of one request: refused, or its events and their actions.
@@ -70,6 +73,8 @@ type Outcome struct {
 	publishDuration             time.Duration
 	retry                       bool
 	actions, duplicates, failed int
+	// repeated counts the actions of the events answered as repeats (Event.settled).
+	repeated int
 }
 
 // Event is one event of a request, with what its mappings made of it.
@@ -95,6 +100,10 @@ type Event struct {
 	Matched []string
 
 	normalized map[string]any
+	// settled, when set, says the event is a repeat of one whose every action was
+	// stored, within its idempotency window: its mappings were not evaluated and
+	// nothing of it is published.
+	settled *settledEvent
 }
 
 // Rejection is a refused request: its answer, and what is counted and logged of it.
@@ -230,11 +239,28 @@ func Process(ctx context.Context, env *config.Environment, req Request) *Outcome
 			}
 			seenKeys[k] = true
 		}
+		if settled(env, req, ev) {
+			continue
+		}
 		start := len(o.Messages)
 		o.Messages = plan(ctx, env, req, headers, ev, o.Messages)
 		ev.Messages = o.Messages[start:len(o.Messages):len(o.Messages)]
 	}
 	return o
+}
+
+// settled looks ev up among the events settled recently (settledEvents), and marks it
+// a repeat when it is one.
+func settled(env *config.Environment, req Request, ev *Event) bool {
+	if req.settled == nil || req.replay != nil || !env.IdempotencyEnabled || ev.Info.IdempotencyKey == "" {
+		return false
+	}
+	ev.DedupID = jetstream.MsgID(ev.Info.IdempotencyKey, ev.Info.Type, env.Key.String(), env.Environment)
+	s, ok := req.settled.lookup(ev.DedupID, req.Received)
+	if ok {
+		ev.settled = &s
+	}
+	return ok
 }
 
 // describe finds the event's type, idempotency key and user id, as the Source's
@@ -376,6 +402,12 @@ func (o *Outcome) settle(results []jetstream.Result, publishErr error, took time
 	o.publishErr, o.publishDuration = publishErr, took
 	n := 0
 	for e := range o.Events {
+		if s := o.Events[e].settled; s != nil {
+			o.actions += int(s.actions)
+			o.duplicates += int(s.actions)
+			o.repeated += int(s.actions)
+			continue
+		}
 		for a := range o.Events[e].Actions {
 			rec := &o.Events[e].Actions[a]
 			if rec.Status != "" { // failed to build
@@ -411,7 +443,8 @@ func (o *Outcome) settle(results []jetstream.Result, publishErr error, took time
 // idempotent says every action of the request was a duplicate: a replay with nothing
 // new.
 func (o *Outcome) idempotent() bool {
-	return len(o.Messages) > 0 && o.duplicates == len(o.Messages) && o.publishErr == nil
+	all := len(o.Messages) + o.repeated
+	return all > 0 && o.duplicates == all && o.publishErr == nil
 }
 
 // isRetryable reports whether a retry may succeed where this publish failed: JetStream

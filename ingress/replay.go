@@ -75,6 +75,7 @@ const (
 	SkipNotVerified = "not verified when it arrived: refused events cannot be replayed"
 	SkipNoPayload   = "its payload was not stored (refused before it was read, or too large for one NATS message)"
 	SkipIsReplay    = "a replay's own record: replay the event it replayed"
+	SkipIsRepeat    = "a repeat of an event whose actions were all stored: replay the first delivery"
 	SkipUnavailable = "answered 503 when it arrived: the sender's retry has a record of its own"
 	SkipNotFound    = "no such event in the log (expired, or another SourceEnvironment's)"
 	SkipUndecodable = "a log record this build cannot read"
@@ -276,6 +277,9 @@ func (r *Replayer) one(ctx context.Context, rec *wire.EventRecord) error {
 	switch {
 	case rec.ReplayOf != "":
 		r.skip(out, SkipIsReplay, "it replayed "+rec.ReplayOf)
+		return nil
+	case rec.RepeatOf != "":
+		r.skip(out, SkipIsRepeat, "the first delivery is "+rec.RepeatOf)
 		return nil
 	case !rec.Verified:
 		r.skip(out, SkipNotVerified, rec.Error)

@@ -85,6 +85,11 @@ type Options struct {
 	// LogPayloads writes each accepted event's payload to the event log (default true
 	// when nil).
 	LogPayloads *bool
+	// SettledEvents is how many events whose every action was stored are remembered,
+	// so that a repeat of one within its idempotency window is answered without
+	// evaluating the mappings or publishing (DefaultSettledEvents when 0; none when
+	// negative).
+	SettledEvents int
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 	// PeersReachNATS, when set, says whether another instance of this ingress (another
@@ -103,7 +108,8 @@ var DefaultRefusedLogLimit = ratelimit.Limit{PerSecond: 2, Burst: 20}
 type Server struct {
 	opts     Options
 	log      logr.Logger
-	snapshot atomic.Pointer[config.Snapshot]
+	// current is the configuration served, with the events settled under it.
+	current atomic.Pointer[served]
 	metrics  *metrics
 	stats    *stats.Book
 	logs     *logWriter
@@ -129,6 +135,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.MaxEventsPerRequest <= 0 {
 		opts.MaxEventsPerRequest = 1000
+	}
+	if opts.SettledEvents == 0 {
+		opts.SettledEvents = DefaultSettledEvents
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -168,7 +177,7 @@ func NewServer(opts Options) *Server {
 // SetSnapshot swaps the configuration atomically; requests already running finish
 // with the snapshot they started with.
 func (s *Server) SetSnapshot(snap *config.Snapshot) {
-	s.snapshot.Store(snap)
+	s.current.Store(&served{snap: snap, settled: newSettledEvents(s.opts.SettledEvents)})
 	keep := func(k types.NamespacedName) bool { return snap.Lookup(k) != nil }
 	s.limits.Retain(keep)
 	s.logs.prune(snap)
@@ -177,7 +186,12 @@ func (s *Server) SetSnapshot(snap *config.Snapshot) {
 }
 
 // Snapshot returns the configuration being served, or nil before the first.
-func (s *Server) Snapshot() *config.Snapshot { return s.snapshot.Load() }
+func (s *Server) Snapshot() *config.Snapshot {
+	if c := s.current.Load(); c != nil {
+		return c.snap
+	}
+	return nil
+}
 
 // Handler returns the HTTP handler serving events, /healthz and /readyz: what the
 // public port serves. It does not serve /metrics.
@@ -221,7 +235,7 @@ func (s *Server) Stats() *stats.Book { return s.stats }
 // gateway. Nothing is lost either way. An instance that never reached NATS (wrong URL
 // or credentials) stays out of the Service.
 func (s *Server) Ready() error {
-	if s.snapshot.Load() == nil {
+	if s.Snapshot() == nil {
 		return errors.New("configuration not loaded yet")
 	}
 	if s.opts.Publisher.Connected() {

@@ -111,6 +111,12 @@ type EventRecord struct {
 	// ReplayOf is set on the record of a replay (`inlet replay`): the id of the event
 	// whose stored payload and headers were run through the mappings again.
 	ReplayOf string `json:"replayOf,omitempty"`
+	// RepeatOf is set on the record of an event the ingress answered as a repeat of
+	// one whose every action was stored, within its idempotency window, without
+	// evaluating the mappings or publishing: the first delivery's event id, whose
+	// record holds the payload and the actions. Actions counts the actions, all
+	// duplicates.
+	RepeatOf string `json:"repeatOf,omitempty"`
 	// ActionLog holds what became of each action the event produced.
 	ActionLog []ActionRecord `json:"actionLog,omitempty"`
 	// Payload is the event exactly as received (for a batch, the element).

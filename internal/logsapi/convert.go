@@ -45,6 +45,7 @@ func toSourceEvent(r *record, payloads bool) *logsv1alpha1.SourceEvent {
 		Size:              int64(r.Size),
 		HeadersTruncated:  r.HeadersTruncated,
 		PayloadOmitted:    r.PayloadOmitted,
+		RepeatOf:          r.RepeatOf,
 	}
 	if payloads {
 		e.Headers = r.Headers

@@ -86,6 +86,12 @@ type SourceEvent struct {
 	// events but not get sourceevents/payload in this namespace.
 	// +optional
 	Redacted string `json:"redacted,omitempty"`
+	// repeatOf, when set, says the ingress answered the event as a repeat of one whose
+	// every action was stored, within its idempotency window, without evaluating the
+	// mappings or publishing: it names the first delivery's SourceEvent, which holds
+	// the payload and the actions.
+	// +optional
+	RepeatOf string `json:"repeatOf,omitempty"`
 	// actionLog is what became of each action the event produced, in order.
 	// +optional
 	// +listType=atomic

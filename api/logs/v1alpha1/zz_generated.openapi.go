@@ -519,6 +519,13 @@ func schema_inlet_api_logs_v1alpha1_SourceEvent(ref common.ReferenceCallback) co
 							Format:      "",
 						},
 					},
+					"repeatOf": {
+						SchemaProps: spec.SchemaProps{
+							Description: "repeatOf, when set, says the ingress answered the event as a repeat of one whose every action was stored, within its idempotency window, without evaluating the mappings or publishing: it names the first delivery's SourceEvent, which holds the payload and the actions.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"actionLog": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -108,8 +107,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, o *Outcome) {
 	if rej := o.Rejection; rej != nil && rej.Allow != "" {
 		w.Header().Set("Allow", rej.Allow)
 	}
-	data, _ := json.Marshal(body)
-	data = append(data, '\n')
+	data := append(appendResponse(make([]byte, 0, 128+24*len(body.EventIDs)+len(body.Error)), &body), '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)

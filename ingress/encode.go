@@ -187,3 +187,32 @@ func appendActionMessage(b []byte, m *wire.ActionMessage, params []byte) []byte 
 	f.b = append(e.b, '}')
 	return append(f.b, '}')
 }
+
+// appendResponse appends the answer's body, r as JSON (what json.Marshal gives).
+func appendResponse(b []byte, r *response) []byte {
+	f := fields{append(b, '{')}
+	if r.Events != 0 {
+		f.integer("events", int64(r.Events))
+	}
+	if len(r.EventIDs) > 0 {
+		f.name("eventIds")
+		f.b = append(f.b, '[')
+		for i, id := range r.EventIDs {
+			if i > 0 {
+				f.b = append(f.b, ',')
+			}
+			f.b = appendString(f.b, id)
+		}
+		f.b = append(f.b, ']')
+	}
+	f.integer("actions", int64(r.Actions))
+	if r.Duplicates != 0 {
+		f.integer("duplicates", int64(r.Duplicates))
+	}
+	if r.Failed != 0 {
+		f.integer("failed", int64(r.Failed))
+	}
+	f.boolOmitZero("idempotent", r.Idempotent)
+	f.strOmitEmpty("error", r.Error)
+	return append(f.b, '}')
+}

@@ -124,3 +124,18 @@ func TestEventMessageFitsMaxRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeResponse(t *testing.T) {
+	for _, r := range []response{
+		{},
+		{Events: 2, EventIDs: []string{"a", "b\"c"}, Actions: 3, Duplicates: 1, Failed: 1},
+		{Events: 1, EventIDs: []string{"a"}, Actions: 2, Duplicates: 2, Idempotent: true},
+		{Error: "verification failed: <mismatch> & \u2028"},
+	} {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, appendResponse(nil, &r), want)
+	}
+}

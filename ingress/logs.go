@@ -39,33 +39,49 @@ const redacted = "[redacted]"
 // values kept take at most limit bytes, in name order, and truncated reports that
 // some were cut.
 func redactHeaders(h http.Header, red *config.Redaction, limit int) (out map[string]string, truncated bool) {
+	out = make(map[string]string, len(h))
+	if limit <= 0 {
+		for name, values := range h {
+			lower := strings.ToLower(name)
+			out[lower] = redactedValue(lower, values, red)
+		}
+		return out, false
+	}
 	names := make([]string, 0, len(h))
 	for name := range h {
 		names = append(names, name)
 	}
-	slices.Sort(names)
-	out = make(map[string]string, len(h))
+	slices.Sort(names) // what is kept within the limit does not depend on map order
 	left := limit
 	for _, name := range names {
 		lower := strings.ToLower(name)
-		value := strings.Join(h[name], ", ")
-		if sensitiveName(lower) || red.Header(lower, value) {
-			value = redacted
+		value := redactedValue(lower, h[name], red)
+		if left < len(lower) {
+			truncated = true
+			break
 		}
-		if limit > 0 {
-			if left < len(lower) {
-				truncated = true
-				break
-			}
-			left -= len(lower)
-			if len(value) > left {
-				value, truncated = strings.ToValidUTF8(value[:left], ""), true
-			}
-			left -= len(value)
+		left -= len(lower)
+		if len(value) > left {
+			value, truncated = strings.ToValidUTF8(value[:left], ""), true
 		}
+		left -= len(value)
 		out[lower] = value
 	}
 	return out, truncated
+}
+
+// redactedValue is what the event log keeps of a header's values.
+func redactedValue(lower string, values []string, red *config.Redaction) string {
+	value := ""
+	if len(values) == 1 {
+		value = values[0]
+	} else {
+		value = strings.Join(values, ", ")
+	}
+	if sensitiveName(lower) || red.Header(lower, value) {
+		return redacted
+	}
+	return value
 }
 
 func sensitiveName(lower string) bool {

@@ -99,7 +99,6 @@ type Event struct {
 	// Matched names the mappings whose when accepted the event.
 	Matched []string
 
-	normalized map[string]any
 	// settled, when set, says the event is a repeat of one whose every action was
 	// stored, within its idempotency window: its mappings were not evaluated and
 	// nothing of it is published.
@@ -264,7 +263,7 @@ func settled(env *config.Environment, req Request, ev *Event) bool {
 }
 
 // describe finds the event's type, idempotency key and user id, as the Source's
-// provider says, and builds the normalised event CEL sees as event.
+// provider says.
 func describe(ctx context.Context, env *config.Environment, ev *Event, req Request, headers map[string]string,
 	payload map[string]any) error {
 	ev.ID, ev.Payload = nuid.Next(), payload
@@ -275,7 +274,6 @@ func describe(ctx context.Context, env *config.Environment, ev *Event, req Reque
 		return err
 	}
 	ev.Info = info
-	ev.normalized = events.Normalize(ev.Info, payload)
 	return nil
 }
 
@@ -286,7 +284,7 @@ func plan(ctx context.Context, env *config.Environment, req Request, headers map
 	msgs []jetstream.Message) []jetstream.Message {
 	vars := &celext.Vars{
 		Body: ev.Payload, Headers: headers, RawBody: req.Body, Preprocess: ev.Info.Preprocess, Vars: env.Vars,
-		Event: ev.normalized,
+		Event: events.Normalize(ev.Info, ev.Payload),
 	}
 	var planned []plannedAction
 	if env.IdentifyUsers && ev.Info.Identify {

@@ -196,8 +196,12 @@ func (p *recordPrinter) print(data []byte) {
 		return
 	}
 	if p.events {
+		note := short(r.Error, 60)
+		if r.RepeatOf != "" {
+			note = "repeat of " + r.RepeatOf // its actions are in the first delivery's record
+		}
 		fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%t\t%t\t%d\t%s\t%s\n", r.Time.Local().Format(time.TimeOnly), r.ID, dash(r.Type),
-			dash(short(r.IdempotencyKey, 28)), r.Verified, r.Idempotent, r.Actions, r.Status, dash(short(r.Error, 60)))
+			dash(short(r.IdempotencyKey, 28)), r.Verified, r.Idempotent, r.Actions, r.Status, dash(note))
 		return
 	}
 	// Each event's record carries what became of its actions.

@@ -86,7 +86,7 @@ node-deps: ## Install the Debian packages a node needs (containerd, runc, CNI pl
 
 .PHONY: bench
 bench: control-plane ## Run the benchmarks and print the figures docs/benchmarks.md records, the side-by-side table last.
-	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./ingress/... -run '^$$' -bench . -skip '^BenchmarkCompare$$' -benchmem -count=1 $(BENCH_ARGS)
+	KUBEBUILDER_ASSETS="$(CONTROL_PLANE)" go test ./ingress/... ./cmd/inlet-ingress/ -run '^$$' -bench . -skip '^BenchmarkCompare$$' -benchmem -count=1 $(BENCH_ARGS)
 	$(MAKE) bench-compare
 
 .PHONY: bench-compare

@@ -53,7 +53,8 @@ type Options struct {
 	// NATSCredentialsFile is the operator's own NATS credentials file, used for
 	// NATSURL when a SourceEnvironment names no credentials Secret. Optional.
 	NATSCredentialsFile string
-	// IngressImage is the image ingress pods run (the operator's own), e.g. "inlet:dev".
+	// IngressImage is the image ingress pods run (the operator's own), e.g. "inlet:dev":
+	// they run its IngressCommand, /inlet-ingress.
 	IngressImage string
 	// EndpointBaseURL is the public base URL of the ingresses, such as
 	// "https://events.example.com". When empty, endpoints use the in-cluster Service URL

@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/jetstream"
@@ -41,6 +43,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// envtest's client logs through controller-runtime; nothing here reads it, and unset
+	// it prints a warning with a stack trace into the benchmark's figures.
+	ctrllog.SetLogger(logr.Discard())
 	dir, err := os.MkdirTemp("", "inlet-ingress-")
 	if err != nil {
 		panic(err)
@@ -200,10 +205,26 @@ type ingressProcess struct {
 // startIngress starts inlet-ingress for namespace and stops it when the test ends.
 func startIngress(tb testing.TB, kubeconfig, natsURL, namespace string) *ingressProcess {
 	tb.Helper()
+	return startProcess(tb, []string{binary}, nil, kubeconfig, natsURL, namespace)
+}
+
+// startProcess starts the ingress command command (a binary and its arguments before
+// the flags) for namespace, with env added to the environment, and stops it when the
+// test ends.
+func startProcess(tb testing.TB, command, env []string, kubeconfig, natsURL, namespace string) *ingressProcess {
+	tb.Helper()
 	listen, metrics := freePort(tb), freePort(tb)
-	cmd := exec.Command(binary, "--kubeconfig", kubeconfig, "--namespace", namespace, "--listen", listen,
+	args := append(command[1:len(command):len(command)], "--kubeconfig", kubeconfig, "--namespace", namespace, "--listen", listen,
 		"--metrics-listen", metrics, "--nats-url", natsURL, "--shutdown-delay", "0", "--instance", "inlet-ingress-test")
-	cmd.Env = append(os.Environ(), "POD_NAME=inlet-ingress-test")
+	cmd := exec.Command(command[0], args...)
+	// The environment a pod has: no GOGC or GOMEMLIMIT but those env sets.
+	cmd.Env = []string{"POD_NAME=inlet-ingress-test"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") && !strings.HasPrefix(kv, "POD_NAME=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -3,7 +3,9 @@ package main_test
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,16 +21,41 @@ import (
 //   - idle-rss: the resident set (VmRSS) 5 seconds later, nothing sent;
 //   - load-rss: the largest resident set sampled while 64 connections send new signed
 //     Stripe events for 3 seconds;
-//   - load-hwm: VmHWM after the load, the peak over the process's life.
+//   - load-hwm: VmHWM after the load, the peak over the process's life;
 //
-// The target (issue 14) is 64 MiB idle and under load. The figures are the ingress's
-// own: the load generator, the API server and NATS are other processes. It runs once
-// whatever b.N.
+// and the events/s answered and the ingress's CPU µs per event under that load.
+//
+// The sub-benchmarks run the binary as a pod does (gogc=default: ingress.TuneRuntime's
+// GOGC), then with GOGC=100 in its environment, for the memory and CPU the garbage
+// collector's setting trades. With INLET_BENCH_INLET set to an inlet binary (go build
+// -o bin/inlet ./cmd/inlet), it measures `inlet ingress` too, the command ingress pods
+// ran before inlet-ingress. The target (issue 14) is 64 MiB idle and under load. The
+// figures are the ingress's own: the load generator, the API server and NATS are other
+// processes. Each runs once whatever b.N.
 func BenchmarkIngressProcessMemory(b *testing.B) {
 	env, kubeconfig := cluster(b)
 	natsURL := natsWithStreams(b)
 	createEnvironments(b, env.Client, "memory", 10, 10)
-	p := startIngress(b, kubeconfig, natsURL, "memory")
+	type variant struct {
+		name    string
+		command []string
+		env     []string
+	}
+	variants := []variant{
+		{"binary=inlet-ingress/gogc=default", []string{binary}, nil},
+		{"binary=inlet-ingress/gogc=100", []string{binary}, []string{"GOGC=100"}},
+	}
+	if inlet := os.Getenv("INLET_BENCH_INLET"); inlet != "" {
+		variants = append(variants, variant{"binary=inlet/gogc=default", []string{inlet, "ingress"}, nil})
+	}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			benchProcessMemory(b, startProcess(b, v.command, v.env, kubeconfig, natsURL, "memory"))
+		})
+	}
+}
+
+func benchProcessMemory(b *testing.B, p *ingressProcess) {
 	waitReady(b, p, 60*time.Second)
 	pid := p.cmd.Process.Pid
 	startHWM := procStatus(b, pid, "VmHWM")
@@ -61,6 +88,7 @@ func BenchmarkIngressProcessMemory(b *testing.B) {
 	var n atomic.Int64
 	var failed atomic.Pointer[error]
 	const loadFor = 3 * time.Second
+	cpuBefore := processCPU(b, pid)
 	deadline := time.Now().Add(loadFor)
 	var wg sync.WaitGroup
 	for range 64 {
@@ -77,6 +105,7 @@ func BenchmarkIngressProcessMemory(b *testing.B) {
 		})
 	}
 	wg.Wait()
+	cpu := processCPU(b, pid) - cpuBefore
 	close(stop)
 	<-sampled
 	if err := failed.Load(); err != nil {
@@ -90,5 +119,25 @@ func BenchmarkIngressProcessMemory(b *testing.B) {
 	b.ReportMetric(mib(peak.Load()), "load-rss-MiB")
 	b.ReportMetric(mib(loadHWM), "load-hwm-MiB")
 	b.ReportMetric(float64(n.Load())/loadFor.Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n.Load()), "cpu-µs/event")
 	b.ReportMetric(0, "ns/op")
+}
+
+// processCPU is the CPU time (user and system) process pid has used, from
+// /proc/<pid>/stat in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func processCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The command name, in parentheses, may hold spaces; the fields after it are
+	// state (3), ..., utime (14) and stime (15).
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("/proc/%d/stat: %s", pid, stat)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -121,7 +121,7 @@ ingress pods rolling, without restarting the operator.`,
 		"NATS server of SourceEnvironments that name none, when --config-map is absent or sets no NATS_URL")
 	f.StringVar(&o.controllers.NATSCredentialsFile, "nats-creds", "", "the operator's NATS credentials file")
 	f.StringVar(&o.controllers.IngressImage, "ingress-image", ingresscmd.EnvOr("INLET_IMAGE", "inlet:dev"),
-		"image of the ingress pods (default $INLET_IMAGE)")
+		"image of the ingress pods, which run its /inlet-ingress (default $INLET_IMAGE)")
 	f.StringVar(&o.controllers.EndpointBaseURL, "endpoint-base-url", "",
 		"public base URL of the ingresses, e.g. https://events.example.com; the in-cluster Service URL when empty")
 	f.DurationVar(&o.controllers.ResyncInterval, "resync-interval", controllers.DefaultResyncInterval,

@@ -484,6 +484,38 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 			newAbove, replayAbove, replayAbove/newAbove)
 	}
 	_ = tw.Flush()
+
+	// Issue 14's targets, each as the ratio measured in this run.
+	fmt.Fprintf(out, "\ntargets (issue 14), as measured in this run\n\n")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\tmeasured\tholds")
+	total := func(r loadResult) float64 { return r.cpuPerRequest() + r.natsPerRequest() }
+	target := func(name string, measured float64, holds bool) {
+		verdict := "no"
+		if holds {
+			verdict = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%s\n", name, measured, verdict)
+	}
+	at := func(n int, gw string) []loadResult { return results[fmt.Sprintf("%d/%s", n, gw)] }
+	if slices.Contains(connections, 64) {
+		r := ratio(at(64, "inlet"), at(64, "naive"), rate)
+		target("inlet/naive at 64 connections >= 1.30", r, r >= 1.3)
+		r = ratio(at(64, "inlet"), at(64, "floor"), rate)
+		target("inlet/floor at 64 connections >= 0.40", r, r >= 0.4)
+		in, nv := of(at(64, "inlet"), p99), of(at(64, "naive"), p99)
+		target("inlet p99 / naive p99 at 64 connections <= 1.00", in/nv, in <= nv)
+	}
+	if slices.Contains(connections, 1) {
+		r := ratio(at(1, "inlet"), at(1, "naive"), rate)
+		target("inlet/naive at 1 connection >= 1.00", r, r >= 1.0)
+	}
+	worst := 0.0
+	for _, n := range connections {
+		worst = max(worst, ratio(at(n, "replay"), at(n, "inlet"), total))
+	}
+	target("replay/new CPU, worst over connections <= 0.50", worst, worst <= 0.5)
+	_ = tw.Flush()
 	fmt.Fprintln(out)
 }
 

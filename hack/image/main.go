@@ -56,7 +56,7 @@ const (
 // options is what one build needs; flags fill it in main, tests fill it directly.
 type options struct {
 	binary        string    // the static linux inlet binary to put at /inlet
-	ingressBinary string    // the static linux inlet-ingress binary to put at /inlet-ingress
+	ingressBinary string    // the static linux inlet-ingress binary to put at /inlet-ingress; none when ""
 	tag           string    // the image reference written into the tarball, e.g. inlet:dev
 	out           string    // the docker-loadable tarball to write
 	ociLayout     string    // optional: an OCI image layout directory to write as well
@@ -74,7 +74,8 @@ func main() {
 	o := options{stdout: os.Stdout}
 	flag.StringVar(&o.binary, "binary", "", "the static linux inlet binary to put at "+binaryPath+", the entrypoint (required)")
 	flag.StringVar(&o.ingressBinary, "ingress-binary", "",
-		"the static linux inlet-ingress binary to put at "+ingressBinaryPath+", which the ingress pods run (required)")
+		"the static linux inlet-ingress binary to put at "+ingressBinaryPath+", which the ingress pods run; "+
+			"leave it out only for an image of another program (the e2e test's pause image)")
 	flag.StringVar(&o.tag, "tag", "inlet:dev", "the image reference recorded in the tarball")
 	flag.StringVar(&o.out, "out", "bin/inlet-image.tar",
 		"the tarball to write, loadable with docker load, ctr images import or kind load image-archive")
@@ -99,9 +100,6 @@ func main() {
 func run(o options, epoch string) error {
 	if o.binary == "" {
 		return errors.New("--binary is required")
-	}
-	if o.ingressBinary == "" {
-		return errors.New("--ingress-binary is required: the operator's ingress pods run " + ingressBinaryPath)
 	}
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", flag.Args())
@@ -145,6 +143,9 @@ func build(o options) (v1.Image, error) {
 	}
 	if o.verifyELF {
 		for _, b := range []string{o.binary, o.ingressBinary} {
+			if b == "" {
+				continue
+			}
 			if err := checkELF(b, platform.Architecture); err != nil {
 				return nil, err
 			}
@@ -155,9 +156,12 @@ func build(o options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read binary: %w", err)
 	}
-	ingressBin, err := os.ReadFile(o.ingressBinary)
-	if err != nil {
-		return nil, fmt.Errorf("read ingress binary: %w", err)
+	var ingressBin []byte
+	if o.ingressBinary != "" {
+		ingressBin, err = os.ReadFile(o.ingressBinary)
+		if err != nil {
+			return nil, fmt.Errorf("read ingress binary: %w", err)
+		}
 	}
 	var caBundle []byte
 	if o.caBundle != "" {
@@ -245,8 +249,8 @@ type entry struct {
 	data     []byte
 }
 
-// layerContents returns the layer's uncompressed tar: /inlet and /inlet-ingress owned by
-// nonroot, the CA bundle when there is one, /etc/passwd and /etc/group naming nonroot
+// layerContents returns the layer's uncompressed tar: /inlet and /inlet-ingress (when
+// there is one) owned by nonroot, the CA bundle when there is one, /etc/passwd and /etc/group naming nonroot
 // (as distroless does, for anything that looks the user up), nonroot's home and a
 // world-writable /tmp.
 func layerContents(bin, ingressBin, caBundle []byte, mtime time.Time) ([]byte, error) {
@@ -267,9 +271,11 @@ func layerContents(bin, ingressBin, caBundle []byte, mtime time.Time) ([]byte, e
 		entry{name: "home/", mode: 0o755, dir: true},
 		entry{name: "home/nonroot/", mode: 0o700, uid: nonroot, gid: nonroot, dir: true},
 		entry{name: strings.TrimPrefix(binaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: bin},
-		entry{name: strings.TrimPrefix(ingressBinaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: ingressBin},
-		entry{name: "tmp/", mode: 0o1777, dir: true},
 	)
+	if ingressBin != nil {
+		entries = append(entries, entry{name: strings.TrimPrefix(ingressBinaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: ingressBin})
+	}
+	entries = append(entries, entry{name: "tmp/", mode: 0o1777, dir: true})
 
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -300,16 +299,19 @@ func TestCheckELF(t *testing.T) {
 	}
 }
 
-// TestRunNeedsBothBinaries: an image without /inlet-ingress would start the operator
-// and then fail every ingress pod it creates, so the build refuses it.
-func TestRunNeedsBothBinaries(t *testing.T) {
+// An image of another program (the e2e test's pause image) holds /inlet alone; an
+// --ingress-binary that does not exist fails the build.
+func TestImageWithoutIngressBinary(t *testing.T) {
 	o := testOptions(t, filepath.Join(t.TempDir(), "image.tar"))
 	o.ingressBinary = ""
-	if err := run(o, ""); err == nil || !strings.Contains(err.Error(), "--ingress-binary") {
-		t.Errorf("run without an ingress binary = %v, want an error naming --ingress-binary", err)
+	img := buildTarball(t, o)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(o.out); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("run without an ingress binary wrote %s (stat: %v)", o.out, err)
+	files := layerFiles(t, layers[0])
+	if files["inlet"] == nil || files["inlet-ingress"] != nil {
+		t.Errorf("image without --ingress-binary holds %q, want /inlet and no /inlet-ingress", keys(files))
 	}
 	o = testOptions(t, filepath.Join(t.TempDir(), "image.tar"))
 	o.ingressBinary = filepath.Join(t.TempDir(), "missing")

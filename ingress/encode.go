@@ -1,9 +1,12 @@
 package ingress
 
 import (
+	"errors"
+	"math"
 	"strconv"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"inlet.dev/inlet/ingress/wire"
@@ -215,4 +218,84 @@ func appendResponse(b []byte, r *response) []byte {
 	f.boolOmitZero("idempotent", r.Idempotent)
 	f.strOmitEmpty("error", r.Error)
 	return append(f.b, '}')
+}
+
+// appendValue appends v, a plain Go JSON value (what the decoder and CEL's native
+// conversion give: map[string]any, []any, string, float64, int64, uint64, bool, nil),
+// as JSON: what jsonv2.Marshal gives, without its reflection. A value of another type
+// is encoded by jsonv2.Marshal. It fails, as Marshal does, on invalid UTF-8 and on a
+// float that is not a JSON number.
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return jsontext.AppendQuote(b, v)
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case uint64:
+		return strconv.AppendUint(b, v, 10), nil
+	case float64:
+		return appendFloat(b, v)
+	case map[string]any:
+		b = append(b, '{')
+		first := true
+		for k, e := range v {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			var err error
+			if b, err = jsontext.AppendQuote(b, k); err != nil {
+				return b, err
+			}
+			b = append(b, ':')
+			if b, err = appendValue(b, e); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, e); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	data, err := json.Marshal(v)
+	return append(b, data...), err
+}
+
+var errNotJSONNumber = errors.New("not a JSON number")
+
+// appendFloat appends f as JSON numbers are written by JSON v2 (and encoding/json,
+// and JavaScript): the shortest representation that reads back as f, in decimal
+// notation between 1e-6 and 1e21, else in exponent notation with a minimal exponent.
+func appendFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, errNotJSONNumber
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// Clean up e-09 to e-9.
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
 }

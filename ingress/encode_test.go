@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -138,4 +139,48 @@ func TestEncodeResponse(t *testing.T) {
 		}
 		sameJSON(t, appendResponse(nil, &r), want)
 	}
+}
+
+// appendValue writes what jsonv2.Marshal writes, byte for byte, for the values
+// actions carry, and fails where it fails.
+func TestAppendValue(t *testing.T) {
+	floats := []float64{0, math.Copysign(0, -1), 1, -1, 3, 0.1, 1.5, 123456789.123, 1e20, 1e21, 1.5e21, 1e-6, 1e-7, 1.234e-9,
+		5e-324, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, 1 << 53, 1<<53 + 2, 0.000001234}
+	values := []any{nil, true, false, "", "a\"b\\c\n\u2028<&>", "héllo", int64(-7), int64(math.MaxInt64), uint64(math.MaxUint64),
+		[]any{}, map[string]any{}, []any{"x", int64(1), nil, map[string]any{"k": []any{2.5}}},
+		map[string]any{"workflow": "w", "recipients": []any{"cus_1", map[string]any{"id": "u", "email": "a@b"}}, "n": 3.0},
+		[]string{"typed", "slice"}, map[string]string{"typed": "map"}}
+	for _, f := range floats {
+		values = append(values, f, -f)
+	}
+	for _, v := range values {
+		want, werr := jsonv2.Marshal(v)
+		got, gerr := appendValue(nil, v)
+		if (werr != nil) != (gerr != nil) || (werr == nil && string(got) != string(want)) {
+			if _, isMap := v.(map[string]any); isMap && werr == nil && gerr == nil {
+				sameJSON(t, got, want) // map order differs between runs
+				continue
+			}
+			t.Errorf("appendValue(%#v) = %s, %v; jsonv2.Marshal = %s, %v", v, got, gerr, want, werr)
+		}
+	}
+	for _, bad := range []any{math.NaN(), math.Inf(1), []any{math.Inf(-1)}, "bad \xff utf-8", map[string]any{"\xff": 1.0}} {
+		if got, err := appendValue(nil, bad); err == nil {
+			t.Errorf("appendValue(%#v) = %s, want an error as jsonv2.Marshal gives", bad, got)
+		}
+	}
+}
+
+func FuzzAppendValue(f *testing.F) {
+	f.Add(1.5, "s", int64(3))
+	f.Add(1e21, "\xff", int64(-1))
+	f.Add(1e-7, "<a&b>", int64(0))
+	f.Fuzz(func(t *testing.T, x float64, s string, n int64) {
+		v := []any{x, s, n, map[string]any{s: x}}
+		want, werr := jsonv2.Marshal(v)
+		got, gerr := appendValue(nil, v)
+		if (werr != nil) != (gerr != nil) || (werr == nil && string(got) != string(want)) {
+			t.Errorf("appendValue(%#v) = %s, %v; jsonv2.Marshal = %s, %v", v, got, gerr, want, werr)
+		}
+	})
 }

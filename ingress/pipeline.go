@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/nats-io/nuid"
 
 	"inlet.dev/inlet/api/v1alpha1"
@@ -365,7 +364,7 @@ func queue(env *config.Environment, req Request, ev *Event, p plannedAction, msg
 			UserID: ev.Info.UserID, ReceivedAt: received,
 		},
 	}
-	params, err := jsonv2.Marshal(p.params)
+	params, err := appendValue(make([]byte, 0, 256), p.params)
 	if err != nil {
 		rec.Status, rec.Error = wire.ActionFailed, "encode: "+err.Error()
 		return msgs

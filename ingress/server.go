@@ -106,10 +106,10 @@ var DefaultRefusedLogLimit = ratelimit.Limit{PerSecond: 2, Burst: 20}
 // Server serves events from the current configuration snapshot, which can be swapped
 // at any time without dropping requests.
 type Server struct {
-	opts     Options
-	log      logr.Logger
+	opts Options
+	log  logr.Logger
 	// current is the configuration served, with the events settled under it.
-	current atomic.Pointer[served]
+	current  atomic.Pointer[served]
 	metrics  *metrics
 	stats    *stats.Book
 	logs     *logWriter

@@ -42,7 +42,11 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		Header: r.Header, Query: r.URL.Query(), Body: body, Received: start, MaxEvents: s.opts.MaxEventsPerRequest,
 		settled: settled,
 	})
-	if o.Rejection == nil {
+	switch {
+	case o.Rejection != nil:
+	case len(o.Messages) == 0: // nothing matched, or every event a repeat
+		o.settle(nil, nil, 0)
+	default:
 		publishStart := time.Now()
 		results, err := s.opts.Publisher.PublishEvents(ctx, o.PublishEvents())
 		o.settle(results, err, time.Since(publishStart))
@@ -126,7 +130,9 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, o *Outcome) {
 // action metrics, the pod's log for what failed, the stats and the event log.
 func (s *Server) publishedSideEffects(o *Outcome, result string) {
 	env := o.Env
-	s.metrics.publishDuration.Observe(o.publishDuration.Seconds())
+	if len(o.Messages) > 0 {
+		s.metrics.publishDuration.Observe(o.publishDuration.Seconds())
+	}
 	for e := range o.Events {
 		ev := &o.Events[e]
 		if ev.settled != nil {

@@ -26,6 +26,23 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+		// What the ingress decodes of the event for the benchmark's mapping (ingress
+		// BenchmarkDataPath: data.object's cancel_at_period_end, customer, plan.id and
+		// quantity) and Stripe's typing (type, id, data.object.customer and object).
+		paths := &Paths{}
+		for _, p := range [][]string{{"type"}, {"id"}, {"data", "object", "customer"}, {"data", "object", "object"},
+			{"data", "object", "cancel_at_period_end"}, {"data", "object", "plan", "id"}, {"data", "object", "quantity"}} {
+			paths.Add(p...)
+		}
+		b.Run(bc.name+"/DecodePaths", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := DecodePaths("application/json", body, DefaultLimit, paths); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(bc.name+"/encoding_json", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))

@@ -99,6 +99,25 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
+// FuzzDecodePaths checks that DecodePaths refuses exactly the bodies Decode refuses,
+// with the same error, and otherwise agrees with Decode on every path it selects,
+// for paths written as a.b.c, comma-separated (see pathsOf).
+func FuzzDecodePaths(f *testing.F) {
+	addSeeds(f, func(b []byte) {
+		for _, spec := range []string{"", "type", "a", "data.object.customer,id", "properties,userId", "a.b,s"} {
+			f.Add(false, spec, b)
+		}
+		f.Add(true, "a", b)
+	})
+	f.Fuzz(func(t *testing.T, ndjson bool, spec string, body []byte) {
+		ct := "application/json"
+		if ndjson {
+			ct = "application/x-ndjson"
+		}
+		checkPruned(t, ct, body, 3, pathsOf(spec))
+	})
+}
+
 // asFloats returns v with every int64 and uint64 (the integers Decode keeps exact)
 // turned into the float64 encoding/json gives for them.
 func asFloats(v any) any {

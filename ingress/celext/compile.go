@@ -52,6 +52,8 @@ type Program struct {
 	prg   cel.Program
 	// bounded: the checker bounds the program's cost below DefaultCostLimit.
 	bounded bool
+	// reads: what it reads of body and event.
+	reads Reads
 }
 
 // Compile parses and type-checks expr against env (see NewEnv) and plans it for evaluation with
@@ -97,7 +99,7 @@ func Compile(env *cel.Env, field, expr string, want *cel.Type) (*Program, error)
 	if err != nil {
 		return nil, &CompileError{Field: field, Message: err.Error()}
 	}
-	return &Program{field: field, out: out, prg: prg, bounded: bounded}, nil
+	return &Program{field: field, out: out, prg: prg, bounded: bounded, reads: readsOf(ast)}, nil
 }
 
 // costBounded reports whether the checker's estimate of the expression's cost, for

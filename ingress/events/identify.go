@@ -65,3 +65,13 @@ func fullName(traits map[string]any) string {
 	}
 	return strings.TrimSpace(strings.TrimSpace(first) + " " + strings.TrimSpace(last))
 }
+
+// IdentifyPaths returns the paths of a payload IdentifyTraits reads.
+func IdentifyPaths() *Paths {
+	p := &Paths{}
+	p.Add("userId")
+	p.Add("distinct_id")
+	p.Add("traits")
+	p.Add("properties", "$set")
+	return p
+}

@@ -36,6 +36,10 @@ type builtin struct {
 	// expand, when set, splits a payload that holds several people's events (an
 	// Amplitude cohort sync) into one payload each, before describe ([Expander]).
 	expand func(payload map[string]any) []map[string]any
+	// reads are the paths of a payload describe reads, written a.b.c, and data the
+	// paths its Info.Data is taken from ("" for the payload itself): see [BodyReads].
+	// A provider without reads reads the whole payload.
+	reads, data []string
 }
 
 func (b *builtin) Type() v1alpha1.SourceType { return b.typ }
@@ -56,6 +60,9 @@ func (b *builtin) Compile(c Config) (Compiled, error) {
 	}
 	if b.expand != nil {
 		return Compiled{Verifier: v, Describer: expandingDescriber{describeFunc(b.describe), b.expand}}, nil
+	}
+	if b.reads != nil {
+		return Compiled{Verifier: v, Describer: readingDescriber{describeFunc(b.describe), readsOf(b.reads, b.data)}}, nil
 	}
 	return Compiled{Verifier: v, Describer: describeFunc(b.describe)}, nil
 }

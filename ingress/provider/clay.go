@@ -24,6 +24,8 @@ func init() {
 		verifier:         bearer,
 		sign:             signBearer,
 		describe:         describeRecord,
+		reads:            recordReads,
+		data:             []string{""},
 	})
 }
 

@@ -41,6 +41,8 @@ func init() {
 			return nil
 		},
 		describe: describeClerk,
+		reads:    []string{"type", "data.id", "data.user_id"},
+		data:     []string{"data"},
 	})
 }
 

@@ -390,3 +390,18 @@ func celHeaders(expr string) []string {
 	}
 	return out
 }
+
+// BodyReads are what the expressions read of body; Info.Data is the whole payload.
+// They run without event (it is null to them), so its reads read nothing.
+func (p *httpPrograms) BodyReads() BodyReads {
+	r := BodyReads{Info: &events.Paths{}, Data: [][]string{{}}}
+	for _, prg := range []*celext.Program{p.preprocess, p.eventType, p.idempotencyKey, p.userID} {
+		if prg == nil {
+			continue
+		}
+		for _, path := range prg.Reads().Body {
+			r.Info.Add(path...)
+		}
+	}
+	return r
+}

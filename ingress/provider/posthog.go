@@ -20,6 +20,8 @@ func init() {
 	register(&builtin{
 		typ:      v1alpha1.SourceTypePostHog,
 		describe: describePostHog,
+		reads:    []string{"event", "messageId", "uuid", "distinct_id", "userId"},
+		data:     []string{"properties"},
 	})
 }
 

@@ -25,6 +25,9 @@
 //   - its name in the SourceType enum of api/v1alpha1/source_types.go (the CRD's
 //     schema) and, for a sender that signs, in the headerAuth rule there, which
 //     TestRegistryMatchesAPI checks;
+//   - the payload fields its describe reads and where its data comes from (builtin's
+//     reads and data), so that the ingress decodes no more of a body than is read:
+//     TestReadsAgree checks them against describing the whole payload;
 //   - at least one sample payload, config/samples/events/<type>/<event type>.json,
 //     which TestSamples signs, verifies and describes;
 //   - its page, docs/sources/<type>.md, and its row in docs/sources/README.md.

@@ -17,10 +17,13 @@ import (
 //	user id   body.user_id, else body.userId, else body.id
 //	data      the whole record (body)
 func init() {
-	register(&builtin{typ: v1alpha1.SourceTypeHightouch, describe: describeRecord})
-	register(&builtin{typ: v1alpha1.SourceTypeCensus, describe: describeRecord})
-	register(&builtin{typ: v1alpha1.SourceTypePolytomic, describe: describeRecord})
+	register(&builtin{typ: v1alpha1.SourceTypeHightouch, describe: describeRecord, reads: recordReads, data: []string{""}})
+	register(&builtin{typ: v1alpha1.SourceTypeCensus, describe: describeRecord, reads: recordReads, data: []string{""}})
+	register(&builtin{typ: v1alpha1.SourceTypePolytomic, describe: describeRecord, reads: recordReads, data: []string{""}})
 }
+
+// recordReads are the fields describeRecord reads.
+var recordReads = []string{"event", "type", "user_id", "userId", "id"}
 
 func describeRecord(payload map[string]any, header http.Header) (events.Info, error) {
 	info := events.Info{Type: "record"}

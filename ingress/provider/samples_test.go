@@ -174,5 +174,6 @@ func describeSample(t *testing.T, d Describer, h http.Header, body []byte) event
 	if err != nil {
 		t.Fatalf("Describe: %v", err)
 	}
+	checkReads(t, d, h, body)
 	return info
 }

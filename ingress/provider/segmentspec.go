@@ -35,11 +35,19 @@ func init() {
 			return err
 		},
 		describe: describeSegmentSpec,
+		reads:    segmentSpecReads,
+		data:     segmentSpecData,
 	})
-	register(&builtin{typ: v1alpha1.SourceTypeRudderStack, describe: describeSegmentSpec})
-	register(&builtin{typ: v1alpha1.SourceTypeJitsu, describe: describeSegmentSpec})
-	register(&builtin{typ: v1alpha1.SourceTypeFreshpaint, describe: describeSegmentSpec})
+	register(&builtin{typ: v1alpha1.SourceTypeRudderStack, describe: describeSegmentSpec, reads: segmentSpecReads, data: segmentSpecData})
+	register(&builtin{typ: v1alpha1.SourceTypeJitsu, describe: describeSegmentSpec, reads: segmentSpecReads, data: segmentSpecData})
+	register(&builtin{typ: v1alpha1.SourceTypeFreshpaint, describe: describeSegmentSpec, reads: segmentSpecReads, data: segmentSpecData})
 }
+
+// What describeSegmentSpec reads, and where its data comes from.
+var (
+	segmentSpecReads = []string{"type", "event", "messageId", "userId", "anonymousId"}
+	segmentSpecData  = []string{"traits", "properties"}
+)
 
 func describeSegmentSpec(payload map[string]any, _ http.Header) (events.Info, error) {
 	var info events.Info

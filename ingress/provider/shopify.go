@@ -35,6 +35,8 @@ func init() {
 			return err
 		},
 		describe: describeShopify,
+		reads:    []string{"id", "customer.id", "customer_id"},
+		data:     []string{""},
 	})
 }
 

@@ -33,6 +33,8 @@ func init() {
 		verifier:         verify.Slack,
 		sign:             signSlack,
 		describe:         describeSlack,
+		reads:            []string{"command", "type", "trigger_id", "user_id", "user.id", "event_id", "event.type", "event.user"},
+		data:             []string{"event", ""},
 	})
 }
 

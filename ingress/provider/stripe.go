@@ -31,6 +31,8 @@ func init() {
 			return nil
 		},
 		describe: describeStripe,
+		reads:    []string{"type", "id", "data.object.customer", "data.object.object", "data.object.id"},
+		data:     []string{"data.object"},
 	})
 }
 

@@ -19,6 +19,8 @@ func init() {
 	register(&builtin{
 		typ:      v1alpha1.SourceTypeSupabase,
 		describe: describeSupabase,
+		reads:    []string{"schema", "table", "type", "record.id", "old_record.id"},
+		data:     []string{"record", "old_record"},
 	})
 }
 

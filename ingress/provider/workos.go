@@ -31,6 +31,8 @@ func init() {
 			return nil
 		},
 		describe: describeWorkOS,
+		reads:    []string{"event", "id", "data.user_id", "data.id"},
+		data:     []string{"data"},
 	})
 }
 

@@ -82,7 +82,8 @@ type Event struct {
 	ID string
 	// Info is what the event says of itself: type, idempotency key, user id.
 	Info events.Info
-	// Payload is the event, parsed.
+	// Payload is the event, parsed: of a body of one object, only what env.Reads
+	// names (events.DecodePaths).
 	Payload map[string]any
 	// Actions are what became of the event's actions, in publishing order. One whose
 	// Status is empty is waiting for its message to be published: the n-th of them is
@@ -205,7 +206,7 @@ func Process(ctx context.Context, env *config.Environment, req Request) *Outcome
 			return o
 		}
 	}
-	payloads, err := events.Decode(req.Header.Get("Content-Type"), req.Body, cmp.Or(req.MaxEvents, 1000))
+	payloads, err := events.DecodePaths(req.Header.Get("Content-Type"), req.Body, cmp.Or(req.MaxEvents, 1000), env.Reads)
 	if err != nil {
 		o.Rejection = malformed(err)
 		return o

@@ -21,6 +21,7 @@ import (
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/celext"
+	"inlet.dev/inlet/ingress/events"
 	"inlet.dev/inlet/ingress/provider"
 	"inlet.dev/inlet/ingress/ratelimit"
 	"inlet.dev/inlet/ingress/verify"
@@ -120,6 +121,10 @@ type Environment struct {
 	Describer provider.Describer
 	// Handshake answers the sender's endpoint handshake; nil when there is none.
 	Handshake provider.Handshake
+	// Reads are the parts of each payload the environment reads (its provider, its
+	// mappings' expressions, identifyUsers), which are all the data path decodes of a
+	// body ([events.DecodePaths]); nil reads the whole payload.
+	Reads *events.Paths
 
 	mappings map[string][]*Mapping
 	count    int
@@ -246,6 +251,7 @@ func Build(in Inputs) *Snapshot {
 		for _, ms := range e.mappings {
 			slices.SortFunc(ms, func(a, b *Mapping) int { return cmp.Compare(a.Name, b.Name) })
 		}
+		e.Reads = e.bodyReads()
 	}
 	slices.SortFunc(b.snapshot.Problems, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))

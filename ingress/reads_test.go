@@ -32,7 +32,8 @@ var probes = []struct{ when, recipients, data string }{
 	{`has(event.event.type) || has(body.event)`, `[event.type]`,
 		`{"k": event.event.?id.orValue(""), "p": body[?"properties"].orValue({}), "t": body["type"]}`},
 	{"", `body.?traits.?email.hasValue() ? [body.traits.email] : ["x"]`,
-		`{"u": body.?event.?user.orValue(null), "r": body.?record.?email.orValue(null), "d": event.data.?email.orValue(event.data.?name.orValue(0))}`},
+		`{"u": body.?event.?user.orValue(null), "r": body.?record.?email.orValue(null),` +
+			` "d": event.data.?email.orValue(event.data.?name.orValue(0))}`},
 	{`event.data != null && size(event.data) >= 0`, `[string(event.?data.?customer.orValue(event.type))]`,
 		`cel.bind(o, body.?data.?object.orValue({}), {"plan": o.?plan.?id.orValue(""), "n": o.?items.?data.orValue([]).size()})`},
 }

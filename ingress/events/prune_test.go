@@ -97,8 +97,9 @@ func TestDecodePaths(t *testing.T) {
 		"data.object.plan.id,type": `{"type":"invoice.paid","data":{"object":{"plan":{"id":"p"}}}}`,
 		"data.object.items.id":     `{"data":{"object":{"items":[{"id":1}]}}}`, // an array is kept whole
 		"type.x,n.y":               `{"type":"invoice.paid","n":null}`,         // so is a scalar
-		"data.object,data":         `{"data":{"object":{"customer":"cus_1","plan":{"id":"p","amount":5},"items":[{"id":1}],"note":"x"},"previous":{"a":1}}}`,
-		"data.missing.x":           `{"data":{}}`,
+		"data.object,data": `{"data":{"object":{"customer":"cus_1","plan":{"id":"p","amount":5},"items":[{"id":1}],"note":"x"},` +
+			`"previous":{"a":1}}}`,
+		"data.missing.x": `{"data":{}}`,
 	} {
 		got, err := DecodePaths("application/json", body, 1, pathsOf(spec))
 		if err != nil {

@@ -58,13 +58,13 @@ func checkReads(t *testing.T, d Describer, h http.Header, body []byte) {
 	for i, field := range append(slices.Clone(fields), nil) {
 		paths := &events.Paths{}
 		paths.AddPaths(r.Info)
-		for _, d := range r.Data {
+		for _, from := range r.Data {
 			switch {
 			case i < len(fields):
-				paths.Add(append(slices.Clone(d), field...)...)
+				paths.Add(append(slices.Clone(from), field...)...)
 			default:
 				for _, f := range fields {
-					paths.Add(append(slices.Clone(d), f...)...)
+					paths.Add(append(slices.Clone(from), f...)...)
 				}
 			}
 		}

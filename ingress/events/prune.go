@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -45,7 +46,7 @@ func decodePruned(body []byte, paths *Paths) (map[string]any, bool) {
 		d.buf = bytes.Buffer{}
 		decoders.Put(d)
 	}()
-	var scratch []byte
+	var scratch pruneScratch
 	m, err := prunedObject(d.dec, paths, &scratch)
 	if err != nil || skipSpace(body, int(d.dec.InputOffset())) != len(body) {
 		return nil, false
@@ -56,7 +57,7 @@ func decodePruned(body []byte, paths *Paths) (map[string]any, bool) {
 // prunedObject reads the object next in dec, keeping the fields p names: whole when p
 // reads them whole or they are not objects, else pruned in turn. Every other value is
 // skipped, and checked as it is: its syntax, its UTF-8 and its keys' uniqueness.
-func prunedObject(dec *jsontext.Decoder, p *Paths, scratch *[]byte) (map[string]any, error) {
+func prunedObject(dec *jsontext.Decoder, p *Paths, scratch *pruneScratch) (map[string]any, error) {
 	if _, err := dec.ReadToken(); err != nil { // {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func prunedObject(dec *jsontext.Decoder, p *Paths, scratch *[]byte) (map[string]
 		if err != nil {
 			return nil, err
 		}
-		c, err := p.field(name, scratch)
+		c, err := p.field(name, &scratch.name)
 		if err != nil {
 			return nil, err
 		}
@@ -77,10 +78,14 @@ func prunedObject(dec *jsontext.Decoder, p *Paths, scratch *[]byte) (map[string]
 			continue
 		}
 		var v any
-		if !c.all && dec.PeekKind() == '{' {
+		switch kind := dec.PeekKind(); {
+		case kind == '{' && !c.all:
 			v, err = prunedObject(dec, c, scratch)
-		} else {
-			err = json.UnmarshalDecode(dec, &v)
+		case kind == '{' || kind == '[':
+			err = json.UnmarshalDecode(dec, &scratch.value)
+			v, scratch.value = scratch.value, nil
+		default:
+			v, err = scalar(dec)
 		}
 		if err != nil {
 			return nil, err
@@ -89,6 +94,36 @@ func prunedObject(dec *jsontext.Decoder, p *Paths, scratch *[]byte) (map[string]
 	}
 	_, err := dec.ReadToken() // }
 	return m, err
+}
+
+// pruneScratch is what a pruned decode reuses: a buffer for the names with escapes, and
+// the value a whole object or array is unmarshalled into.
+type pruneScratch struct {
+	name  []byte
+	value any
+}
+
+// scalar reads the string, number, boolean or null next in dec as Decode does.
+func scalar(dec *jsontext.Decoder) (any, error) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case '"':
+		return tok.String(), nil
+	case '0':
+		f, err := tok.Float() // parsed as Decode parses it; out of range is an error
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, errors.New("not a scalar")
 }
 
 // field returns the field of p a quoted object name names, or nil.

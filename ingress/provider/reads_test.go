@@ -46,6 +46,24 @@ func checkReads(t *testing.T, d Describer, h http.Header, body []byte) {
 	if err != nil {
 		return // a refused body is refused whatever the paths (package events)
 	}
+	// identifyUsers reads what IdentifyTraits reads, besides.
+	withIdentify := &events.Paths{}
+	withIdentify.AddPaths(r.Info)
+	withIdentify.AddPaths(events.IdentifyPaths())
+	whole, _ := events.Decode(h.Get("Content-Type"), body, 0)
+	pruned, err := events.DecodePaths(h.Get("Content-Type"), body, 0, withIdentify)
+	if err != nil {
+		t.Fatalf("paths %s: %v", withIdentify, err)
+	}
+	for j := range whole {
+		m, _ := whole[j].(map[string]any)
+		pm, _ := pruned[j].(map[string]any)
+		id, props, ok := events.IdentifyTraits(m)
+		pid, pprops, pok := events.IdentifyTraits(pm)
+		if pid != id || pok != ok || !reflect.DeepEqual(pprops, props) {
+			t.Fatalf("paths %s: IdentifyTraits() = %q, %v, %v; decoded whole %q, %v, %v", withIdentify, pid, pprops, pok, id, props, ok)
+		}
+	}
 	// Every field of the data, one at a time, then all of them at once.
 	var fields [][]string
 	for _, info := range full {
@@ -183,4 +201,40 @@ func TestReadsAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzReads checks what every provider says it reads against describing the whole
+// payload (checkReads), for any body.
+func FuzzReads(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "events", "testdata", "*.json"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(0), b)
+	}
+	f.Add(uint8(3), []byte(`{"type":"x","data":{"object":"s","id":1},"event":{"type":"t","user":{"id":"u"}}}`))
+	f.Add(uint8(5), []byte(`{"schema":"auth","table":"users","type":"DELETE","old_record":{"id":7},"record":[1]}`))
+	var describers []Describer
+	for _, typ := range Types() {
+		spec := v1alpha1.SourceSpec{Type: typ}
+		if typ == v1alpha1.SourceTypeHTTP {
+			spec.HTTP = &v1alpha1.HTTPSource{Verification: v1alpha1.Verification{Type: v1alpha1.VerificationNone},
+				Preprocess: "body.?data.?items.orValue([])", EventType: "body.?type.orValue('none')", UserID: "body.user.id"}
+		}
+		env, err := celext.NewEnv()
+		if err != nil {
+			f.Fatal(err)
+		}
+		c, err := Compile(Config{Source: &v1alpha1.Source{Spec: spec}, Secrets: []string{cmp.Or(sampleSecrets[typ], "s3cret-s3cret")}, CEL: env})
+		if err != nil {
+			f.Fatal(err)
+		}
+		describers = append(describers, c.Describer)
+	}
+	f.Fuzz(func(t *testing.T, source uint8, body []byte) {
+		h := http.Header{"X-Shopify-Topic": {"customers/update"}, "Svix-Id": {"m"}}
+		checkReads(t, describers[int(source)%len(describers)], h, body)
+	})
 }

@@ -18,6 +18,12 @@
 // refused because JSON parsers disagree on which value wins: the sender that signed
 // the body and inlet could otherwise read different events from the same bytes.
 //
+// [DecodePaths] is Decode for a reader that reads only some paths of each payload
+// ([Paths]): the ingress decodes of a body that is one object only what its
+// SourceEnvironment reads (its provider, its mappings' expressions, identifyUsers), and
+// refuses exactly the bodies Decode refuses, with the same errors, since what it does
+// not decode it still reads and checks.
+//
 // A JSON number is a double (float64), except an integer beyond 2^53 in magnitude
 // that fits int64 or uint64, which is kept exact as one ([Number]): a 64-bit id such as
 // 12345678901234567890 keeps every digit through CEL into the actions.

@@ -16,9 +16,11 @@ import (
 // or a large exponent), and any body when paths is nil or the whole payload, is decoded
 // whole by Decode.
 //
-// Decoding only what is read saves most of the work and all the allocation of what
-// is not: on the 2.1 KB Stripe event, for the four fields of one mapping, it takes a
-// third of the time of Decode (BenchmarkDecode).
+// Decoding only what is read saves most of the work and the allocation of what is
+// not: on the 2.1 KB Stripe event, for the four fields of the benchmark's mapping and
+// what Stripe's typing reads, it takes half the time of Decode and 17 allocations
+// instead of 138 (BenchmarkDecode). What is skipped is read with
+// jsontext.Decoder.ReadValue, which checks it as SkipValue does, in less time.
 func DecodePaths(contentType string, body []byte, limit int, paths *Paths) ([]any, error) {
 	if paths.All() || IsForm(contentType) || isNDJSON(contentType) {
 		return Decode(contentType, body, limit)

@@ -305,25 +305,27 @@ func acceptedMessages(o *Outcome, headers map[string]string, status string, payl
 	return msgs
 }
 
-// rawPayload is the event's payload as received: the body itself for a request of one
-// event (a form-encoded body as a JSON string of it, so that the record stays JSON),
-// re-encoded only for the elements of a batch.
+// rawPayload is the event's payload as received, but for the values of the fields that
+// carry the sender's credentials (config.Redaction.Payload): the body itself for a
+// request of one event (a form-encoded body as a JSON string of it, so that the record
+// stays JSON), re-encoded only for the elements of a batch.
 func rawPayload(o *Outcome, ev *Event) stdjson.RawMessage {
+	red := o.Env.Redaction // the values of the fields that carry the sender's credentials are not kept
 	if len(o.Events) == 1 {
 		if events.IsForm(o.Header.Get("Content-Type")) {
-			data, err := json.Marshal(string(o.Body))
+			data, err := json.Marshal(string(red.Payload(o.Body, true)))
 			if err != nil {
 				return nil
 			}
 			return data
 		}
-		return stdjson.RawMessage(o.Body)
+		return stdjson.RawMessage(red.Payload(o.Body, false))
 	}
 	data, err := json.Marshal(ev.Payload)
 	if err != nil {
 		return nil
 	}
-	return data
+	return red.Payload(data, false)
 }
 
 // eventMessage encodes an event record, splicing in the payload as received rather

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestSlackSigningSecret(t *testing.T) {
 	const secret = "8f742231b10e8888abcd99yyyzzz85a5"
 	spec := v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeSlack}
 	h := newHarness(t, fixture("slack", spec, secret, trigger("app_mention", "[event.user_id]")))
-	body := []byte(`{"type":"event_callback","event_id":"Ev42","event":{"type":"app_mention","user":"U1","text":"hi"}}`)
+	body := []byte(`{"token":"XXYYZZ","type":"event_callback","event_id":"Ev42","event":{"type":"app_mention","user":"U1","text":"hi"}}`)
 	path := "/e/default/slack-test"
 	now := time.Now()
 
@@ -53,6 +54,11 @@ func TestSlackSigningSecret(t *testing.T) {
 	a := h.post(h.http.URL, path, signedBy(t, spec, secret, now, body), body)
 	if a.Status != http.StatusOK || a.Actions != 1 {
 		t.Fatalf("signed with the app's secret: %+v, want 200 with 1 action", a)
+	}
+	// Slack's verification token is not kept in the event log.
+	if rec := h.eventLog("slack-test", a.EventIDs[0]); !strings.Contains(string(rec.Payload), `"token":"[redacted]"`) ||
+		strings.Contains(string(rec.Payload), "XXYYZZ") {
+		t.Errorf("event log payload %s, want the token redacted", rec.Payload)
 	}
 	// Slack's retry of the same callback (same event_id) publishes nothing new.
 	retry := signedBy(t, spec, secret, now.Add(time.Second), body)
@@ -80,7 +86,7 @@ func TestSlackFormsAreMappedLikeJSON(t *testing.T) {
 	path := "/e/default/slack-test"
 	now := time.Now()
 
-	command := []byte("team_id=T1&user_id=U2147483697&command=%2Fdeploy&text=api+prod&trigger_id=1334.7384.80889")
+	command := []byte("token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T1&user_id=U2147483697&command=%2Fdeploy&text=api+prod&trigger_id=1334.7384.80889")
 	header := signedBy(t, spec, secret, now, command)
 	if ct := header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
 		t.Fatalf("inlet send's Content-Type for a form: %q", ct)
@@ -89,11 +95,13 @@ func TestSlackFormsAreMappedLikeJSON(t *testing.T) {
 	if a.Status != http.StatusOK || a.Actions != 1 {
 		t.Fatalf("slash command: %+v, want 200 with 1 action", a)
 	}
-	// The event log keeps the form exactly as received, as a JSON string, so that the
-	// record stays JSON for inlet events, kubectl get sourceevents and replay.
+	// The event log keeps the form as received, as a JSON string, so that the record
+	// stays JSON for inlet events, kubectl get sourceevents and replay; but not Slack's
+	// verification token.
 	var kept string
-	if rec := h.eventLog("slack-test", a.EventIDs[0]); json.Unmarshal(rec.Payload, &kept) != nil || kept != string(command) {
-		t.Errorf("event log payload %s, want the form as a JSON string", rec.Payload)
+	redactedCommand := strings.Replace(string(command), "gIkuvaNzQIHg97ATvDxqgjtO", "%5Bredacted%5D", 1)
+	if rec := h.eventLog("slack-test", a.EventIDs[0]); json.Unmarshal(rec.Payload, &kept) != nil || kept != redactedCommand {
+		t.Errorf("event log payload %s, want the form as a JSON string, its token redacted", rec.Payload)
 	}
 	click := []byte("payload=" + url.QueryEscape(`{"type":"block_actions","trigger_id":"t-77","user":{"id":"U9"},"actions":[{"action_id":"approve","value":"pr-1234"}]}`))
 	if a := h.post(h.http.URL, path, signedBy(t, spec, secret, now, click), click); a.Status != http.StatusOK || a.Actions != 1 {

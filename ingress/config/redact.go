@@ -1,9 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"encoding/base64"
+	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress/provider"
@@ -22,6 +26,91 @@ type Redaction struct {
 	// Secrets are the configured secret values: signing secrets (and, for basic auth,
 	// their password), secret variables and the endpoint token, each also in base64.
 	Secrets []string
+	// PayloadFields are the top-level fields of an event whose values are credentials
+	// of the sender (provider.PayloadSecrets): the stored payload holds [redacted]
+	// in their place.
+	PayloadFields []string
+}
+
+// redactedValue replaces a redacted value in headers and payloads.
+const redactedValue = "[redacted]"
+
+// Payload returns body, an event's payload as received (a JSON object, or a form when
+// form is set), with the values of PayloadFields replaced by "[redacted]": in a form,
+// also within the JSON of its payload field (a Slack interaction). It returns body
+// itself when there is nothing to redact, and never fails: a body it cannot read is
+// returned as it is, as the ingress refused it before it was stored.
+func (r *Redaction) Payload(body []byte, form bool) []byte {
+	if r == nil || len(r.PayloadFields) == 0 {
+		return body
+	}
+	if form {
+		return r.form(body)
+	}
+	return r.object(body)
+}
+
+// object redacts the top-level members of a JSON object that PayloadFields names, in
+// place of their values, leaving every other byte as it was.
+func (r *Redaction) object(body []byte) []byte {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return body
+	}
+	var out []byte
+	last := 0
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return body
+		}
+		name := tok.String() // before the next read voids the token
+		v, err := dec.ReadValue()
+		if err != nil {
+			return body
+		}
+		if !slices.Contains(r.PayloadFields, name) {
+			continue
+		}
+		end := int(dec.InputOffset())
+		start := end - len(v)
+		out = append(append(out, body[last:start]...), `"`+redactedValue+`"`...)
+		last = end
+	}
+	if out == nil {
+		return body
+	}
+	return append(out, body[last:]...)
+}
+
+// form redacts the fields of a form that PayloadFields names, and those within the
+// JSON of its payload field.
+func (r *Redaction) form(body []byte) []byte {
+	pairs := strings.Split(string(body), "&")
+	changed := false
+	for i, pair := range pairs {
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		switch {
+		case slices.Contains(r.PayloadFields, key):
+			pairs[i], changed = k+"="+url.QueryEscape(redactedValue), true
+		case key == "payload":
+			value, err := url.QueryUnescape(v)
+			if err != nil {
+				continue
+			}
+			if red := r.object([]byte(value)); string(red) != value {
+				pairs[i], changed = k+"="+url.QueryEscape(string(red)), true
+			}
+		}
+	}
+	if !changed {
+		return body
+	}
+	return []byte(strings.Join(pairs, "&"))
 }
 
 // Header reports whether a header's value must be redacted: verification reads it, or
@@ -44,7 +133,7 @@ func (r *Redaction) Header(lowerName, value string) bool {
 // redaction derives a SourceEnvironment's Redaction from its Source and the secret
 // values it resolved.
 func redaction(src *v1alpha1.Source, signingSecrets []string, secretValues ...string) *Redaction {
-	r := &Redaction{Headers: provider.SignatureHeaders(&src.Spec)}
+	r := &Redaction{Headers: provider.SignatureHeaders(&src.Spec), PayloadFields: provider.PayloadSecrets(&src.Spec)}
 	add := func(s string) {
 		if s == "" || slices.Contains(r.Secrets, s) {
 			return

@@ -273,7 +273,8 @@ func layerContents(bin, ingressBin, caBundle []byte, mtime time.Time) ([]byte, e
 		entry{name: strings.TrimPrefix(binaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: bin},
 	)
 	if ingressBin != nil {
-		entries = append(entries, entry{name: strings.TrimPrefix(ingressBinaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: ingressBin})
+		entries = append(entries,
+			entry{name: strings.TrimPrefix(ingressBinaryPath, "/"), mode: 0o755, uid: nonroot, gid: nonroot, data: ingressBin})
 	}
 	entries = append(entries, entry{name: "tmp/", mode: 0o1777, dir: true})
 

@@ -55,16 +55,17 @@ func NewCommand(invocation string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   name,
 		Short: "Serve SourceEnvironments' endpoints, configured live from the API server",
-		Long: name + ` is what the operator runs in each ingress pod. It watches the Sources,
-SourceEnvironments and EventMappings of a namespace (and the Secrets they name) through
-the API server, compiles them whenever they change, and serves the endpoints with
-/healthz and /readyz on --listen, the port senders reach. Prometheus metrics are on
-another port, --metrics-listen, at /metrics, so that they are not exposed with the
-endpoints. It starts while NATS is unreachable and reports not ready (/readyz says
-why) until NATS and the configuration are both there; while NATS cannot be reached it
-logs so at error level, at once and every 30s, and answers events 503. On SIGTERM it
-keeps serving for --shutdown-delay while the pod leaves the Service, then stops
-accepting, answers the requests in flight and flushes its logs.`,
+		Long: invocation + ` is the ingress, which the operator runs in each ingress pod (as the
+inlet-ingress binary of its image). It watches the Sources, SourceEnvironments and
+EventMappings of a namespace (and the Secrets they name) through the API server,
+compiles them whenever they change, and serves the endpoints with /healthz and /readyz
+on --listen, the port senders reach. Prometheus metrics are on another port,
+--metrics-listen, at /metrics, so that they are not exposed with the endpoints. It
+starts while NATS is unreachable and reports not ready (/readyz says why) until NATS
+and the configuration are both there; while NATS cannot be reached it logs so at error
+level, at once and every 30s, and answers events 503. On SIGTERM it keeps serving for
+--shutdown-delay while the pod leaves the Service, then stops accepting, answers the
+requests in flight and flushes its logs.`,
 		Example: `  ` + invocation + ` --namespace default --source-environment stripe-production --nats-url nats://nats.nats:4222
   ` + invocation + ` --kubeconfig .inlet/kubeconfig --namespace default --listen 127.0.0.1:8080 --metrics-listen 127.0.0.1:9090`,
 		Args: cobra.NoArgs,

@@ -231,11 +231,17 @@ func startProcess(tb testing.TB, command, env []string, kubeconfig, natsURL, nam
 		tb.Fatal(err)
 	}
 	p := &ingressProcess{cmd: cmd, url: "http://" + listen, metrics: "http://" + metrics, out: out, exited: make(chan error, 1)}
-	go func() { p.exited <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.exited <- cmd.Wait()
+	}()
 	tb.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-done:
+		default:
 			_ = cmd.Process.Kill()
-			<-p.exited
+			<-done
 		}
 		if tb.Failed() {
 			tb.Logf("inlet-ingress output:\n%s", out.String())
@@ -328,16 +334,16 @@ func natsWithStreams(tb testing.TB) string {
 	tb.Helper()
 	_, url := natstest.Start(tb)
 	ctx := context.Background()
-	client, err := jetstream.Connect(ctx, url, jetstream.WithName("inlet-ingress-test"))
+	nc, err := jetstream.Connect(ctx, url, jetstream.WithName("inlet-ingress-test"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer client.Close()
+	defer nc.Close()
 	for _, cfg := range []natsjs.StreamConfig{
 		jetstream.ActionStreamConfig(v1alpha1.DefaultActionStream, time.Hour, 1, natsjs.FileStorage),
 		jetstream.LogStreamConfig(v1alpha1.DefaultLogStream, time.Hour, 1, natsjs.FileStorage),
 	} {
-		if _, err := jetstream.EnsureStream(ctx, client.JetStream(), cfg); err != nil {
+		if _, err := jetstream.EnsureStream(ctx, nc.JetStream(), cfg); err != nil {
 			tb.Fatal(err)
 		}
 	}

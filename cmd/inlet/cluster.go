@@ -74,7 +74,8 @@ is deployed in that cluster: two operators would fight over the same resources.`
 	}
 	cache, _ := os.UserCacheDir()
 	f := cmd.Flags()
-	f.StringVar(&o.controlPlaneDir, "control-plane-dir", ingresscmd.EnvOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")),
+	f.StringVar(&o.controlPlaneDir, "control-plane-dir",
+		ingresscmd.EnvOr("KUBEBUILDER_ASSETS", filepath.Join(cache, "inlet", "control-plane-v1.37.2")),
 		"folder holding the etcd and kube-apiserver binaries")
 	f.StringVar(&o.crdDir, "crds", "", "folder holding inlet's CRDs; those built into this binary when empty")
 	f.StringSliceVar(&o.samples, "samples", []string{"config/samples"},

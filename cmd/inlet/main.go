@@ -38,7 +38,8 @@ resources.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand(), newTestCommand(), ingresscmd.NewCommand("inlet ingress"), newOperatorCommand())
+	root.AddCommand(newClusterCommand(), newDevCommand(), newSendCommand(), newTestCommand(),
+		ingresscmd.NewCommand("inlet ingress"), newOperatorCommand())
 	root.AddCommand(newLogCommands()...)
 	root.AddCommand(newReplayCommand())
 	return root

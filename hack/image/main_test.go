@@ -123,19 +123,8 @@ func TestImage(t *testing.T) {
 
 	// Both binaries, each at its path: /inlet, the entrypoint, and /inlet-ingress, which
 	// the operator's ingress pods run.
-	for path, want := range map[string]string{"inlet": "#!/bin/true\n", "inlet-ingress": "#!/bin/false\n"} {
-		bin, ok := files[path]
-		if !ok {
-			t.Fatalf("no /%s in the layer; it holds %q", path, keys(files))
-		}
-		if bin.Typeflag != tar.TypeReg || bin.Mode != 0o755 || bin.Uid != 65532 || bin.Gid != 65532 {
-			t.Errorf("/%s: type %c mode %o owner %d:%d, want a regular file, mode 755, owner 65532:65532",
-				path, bin.Typeflag, bin.Mode, bin.Uid, bin.Gid)
-		}
-		if got := string(bin.content); got != want {
-			t.Errorf("/%s holds %q, want its binary %q", path, got, want)
-		}
-	}
+	checkBinary(t, files, "inlet", "#!/bin/true\n")
+	checkBinary(t, files, "inlet-ingress", "#!/bin/false\n")
 	ca, ok := files["etc/ssl/certs/ca-certificates.crt"]
 	if !ok {
 		t.Fatalf("no CA bundle in the layer; it holds %q", keys(files))
@@ -160,6 +149,23 @@ func TestImage(t *testing.T) {
 	}
 	if len(manifest) != 1 || !slices.Equal(manifest[0].RepoTags, []string{"inlet:dev"}) {
 		t.Errorf("manifest.json = %s, want RepoTags [inlet:dev]", raw)
+	}
+}
+
+// checkBinary checks that the layer holds the binary content at /path, a regular file
+// of mode 755 owned by nonroot.
+func checkBinary(t *testing.T, files map[string]*file, path, content string) {
+	t.Helper()
+	bin, ok := files[path]
+	if !ok {
+		t.Fatalf("no /%s in the layer; it holds %q", path, keys(files))
+	}
+	if bin.Typeflag != tar.TypeReg || bin.Mode != 0o755 || bin.Uid != 65532 || bin.Gid != 65532 {
+		t.Errorf("/%s: type %c mode %o owner %d:%d, want a regular file, mode 755, owner 65532:65532",
+			path, bin.Typeflag, bin.Mode, bin.Uid, bin.Gid)
+	}
+	if got := string(bin.content); got != content {
+		t.Errorf("/%s holds %q, want its binary %q", path, got, content)
 	}
 }
 

@@ -41,14 +41,14 @@ func init() {
 			return nil
 		},
 		describe: describeClerk,
-		reads:    []string{"type", "data.id", "data.user_id"},
+		reads:    []string{fieldType, "data.id", "data.user_id"},
 		data:     []string{"data"},
 	})
 }
 
 func describeClerk(payload map[string]any, header http.Header) (events.Info, error) {
 	var info events.Info
-	typ, err := eventType(payload, "type")
+	typ, err := eventType(payload, fieldType)
 	if err != nil {
 		return events.Info{}, err
 	}

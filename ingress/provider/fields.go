@@ -10,6 +10,13 @@ import (
 // The rules every built-in provider reads a payload with: where a value is found is the
 // provider's; what makes it an event type, an idempotency key or an id is here, once.
 
+// The payload fields several providers read.
+const (
+	fieldType   = "type"
+	fieldEvent  = "event"
+	fieldUserID = "userId"
+)
+
 // eventType reads the event type at body.<field>: a non-empty string.
 func eventType(payload map[string]any, field string) (string, error) {
 	v, ok := payload[field]

@@ -20,14 +20,14 @@ func init() {
 	register(&builtin{
 		typ:      v1alpha1.SourceTypePostHog,
 		describe: describePostHog,
-		reads:    []string{"event", "messageId", "uuid", "distinct_id", "userId"},
+		reads:    []string{fieldEvent, "messageId", "uuid", "distinct_id", fieldUserID},
 		data:     []string{"properties"},
 	})
 }
 
 func describePostHog(payload map[string]any, _ http.Header) (events.Info, error) {
 	var info events.Info
-	typ, err := eventType(payload, "event")
+	typ, err := eventType(payload, fieldEvent)
 	if err != nil {
 		return events.Info{}, err
 	}
@@ -35,7 +35,7 @@ func describePostHog(payload map[string]any, _ http.Header) (events.Info, error)
 	if !bodyKey(&info, payload, "messageId") {
 		bodyKey(&info, payload, "uuid")
 	}
-	info.UserID = firstID(payload, "distinct_id", "userId")
+	info.UserID = firstID(payload, "distinct_id", fieldUserID)
 	info.Data = payload["properties"]
 	info.Identify = typ == "$identify" || typ == "$set"
 	return info, nil

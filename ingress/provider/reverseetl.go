@@ -23,17 +23,17 @@ func init() {
 }
 
 // recordReads are the fields describeRecord reads.
-var recordReads = []string{"event", "type", "user_id", "userId", "id"}
+var recordReads = []string{fieldEvent, fieldType, "user_id", fieldUserID, "id"}
 
 func describeRecord(payload map[string]any, header http.Header) (events.Info, error) {
 	info := events.Info{Type: "record"}
-	if s, _ := payload["event"].(string); s != "" {
+	if s, _ := payload[fieldEvent].(string); s != "" {
 		info.Type = s
-	} else if s, _ := payload["type"].(string); s != "" {
+	} else if s, _ := payload[fieldType].(string); s != "" {
 		info.Type = s
 	}
 	headerKey(&info, header, "Idempotency-Key", "idempotency-key")
-	info.UserID = firstID(payload, "user_id", "userId", "id")
+	info.UserID = firstID(payload, "user_id", fieldUserID, "id")
 	info.Data = payload
 	return info, nil
 }

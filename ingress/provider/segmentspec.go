@@ -45,24 +45,24 @@ func init() {
 
 // What describeSegmentSpec reads, and where its data comes from.
 var (
-	segmentSpecReads = []string{"type", "event", "messageId", "userId", "anonymousId"}
+	segmentSpecReads = []string{fieldType, fieldEvent, "messageId", fieldUserID, "anonymousId"}
 	segmentSpecData  = []string{"traits", "properties"}
 )
 
 func describeSegmentSpec(payload map[string]any, _ http.Header) (events.Info, error) {
 	var info events.Info
-	call, err := eventType(payload, "type")
+	call, err := eventType(payload, fieldType)
 	if err != nil {
 		return events.Info{}, err
 	}
 	info.Type = call
 	if call == "track" {
-		if info.Type, err = eventType(payload, "event"); err != nil {
+		if info.Type, err = eventType(payload, fieldEvent); err != nil {
 			return events.Info{}, err
 		}
 	}
 	bodyKey(&info, payload, "messageId")
-	info.UserID = firstID(payload, "userId", "anonymousId")
+	info.UserID = firstID(payload, fieldUserID, "anonymousId")
 	switch call {
 	case "identify", "group":
 		info.Data = payload["traits"]

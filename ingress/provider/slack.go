@@ -33,8 +33,8 @@ func init() {
 		verifier:         verify.Slack,
 		sign:             signSlack,
 		describe:         describeSlack,
-		reads:            []string{"command", "type", "trigger_id", "user_id", "user.id", "event_id", "event.type", "event.user"},
-		data:             []string{"event", ""},
+		reads:            []string{"command", fieldType, "trigger_id", "user_id", "user.id", "event_id", "event.type", "event.user"},
+		data:             []string{fieldEvent, ""},
 	})
 }
 
@@ -59,23 +59,23 @@ const slackSlashCommand = "slash_command"
 
 func describeSlack(payload map[string]any, _ http.Header) (events.Info, error) {
 	var info events.Info
-	if cmd, ok := payload["command"].(string); ok && cmd != "" && payload["type"] == nil {
+	if cmd, ok := payload["command"].(string); ok && cmd != "" && payload[fieldType] == nil {
 		info.Type = slackSlashCommand
 		bodyKey(&info, payload, "trigger_id")
 		info.UserID = id(payload["user_id"])
 		info.Data = payload
 		return info, nil
 	}
-	typ, err := eventType(payload, "type")
+	typ, err := eventType(payload, fieldType)
 	if err != nil {
 		return events.Info{}, err
 	}
 	if typ == "event_callback" {
-		ev := object(payload, "event")
+		ev := object(payload, fieldEvent)
 		if ev == nil {
 			return events.Info{}, events.NoEventType("an event_callback without an event object at body.event")
 		}
-		if info.Type, err = eventType(ev, "type"); err != nil {
+		if info.Type, err = eventType(ev, fieldType); err != nil {
 			return events.Info{}, events.NoEventType("event type not found at body.event.type")
 		}
 		bodyKey(&info, payload, "event_id")

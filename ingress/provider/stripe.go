@@ -31,14 +31,14 @@ func init() {
 			return nil
 		},
 		describe: describeStripe,
-		reads:    []string{"type", "id", "data.object.customer", "data.object.object", "data.object.id"},
+		reads:    []string{fieldType, "id", "data.object.customer", "data.object.object", "data.object.id"},
 		data:     []string{"data.object"},
 	})
 }
 
 func describeStripe(payload map[string]any, _ http.Header) (events.Info, error) {
 	var info events.Info
-	typ, err := eventType(payload, "type")
+	typ, err := eventType(payload, fieldType)
 	if err != nil {
 		return events.Info{}, err
 	}

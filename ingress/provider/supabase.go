@@ -19,7 +19,7 @@ func init() {
 	register(&builtin{
 		typ:      v1alpha1.SourceTypeSupabase,
 		describe: describeSupabase,
-		reads:    []string{"schema", "table", "type", "record.id", "old_record.id"},
+		reads:    []string{"schema", "table", fieldType, "record.id", "old_record.id"},
 		data:     []string{"record", "old_record"},
 	})
 }
@@ -28,7 +28,7 @@ func describeSupabase(payload map[string]any, _ http.Header) (events.Info, error
 	var info events.Info
 	schema, _ := payload["schema"].(string)
 	table, _ := payload["table"].(string)
-	op, _ := payload["type"].(string)
+	op, _ := payload[fieldType].(string)
 	if schema == "" || table == "" || op == "" {
 		return events.Info{}, events.NoEventType("event type not found: body.schema, body.table and body.type must be non-empty strings")
 	}

@@ -31,14 +31,14 @@ func init() {
 			return nil
 		},
 		describe: describeWorkOS,
-		reads:    []string{"event", "id", "data.user_id", "data.id"},
+		reads:    []string{fieldEvent, "id", "data.user_id", "data.id"},
 		data:     []string{"data"},
 	})
 }
 
 func describeWorkOS(payload map[string]any, _ http.Header) (events.Info, error) {
 	var info events.Info
-	typ, err := eventType(payload, "event")
+	typ, err := eventType(payload, fieldEvent)
 	if err != nil {
 		return events.Info{}, err
 	}

@@ -106,7 +106,7 @@ func newComparison(b *testing.B) *comparison {
 	// Ids shaped like Stripe's (evt_1QxB2c...): letters and digits, no long run of
 	// digits, which would send the body down the decoder's exact-integer path.
 	c := &comparison{nats: cl, prefix: "evt_" + strconv.FormatInt(time.Now().UnixNano(), 36) + "x"}
-	client := connectWithStreams(b, cl.URL(), "bench-inlet")
+	client := connectWithStreams(b, cl.URL(), "bench-inlet", jetstream.WithBulkConnection()) // as inlet-ingress connects
 	in := fixture("stripe", v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeStripe}, compareSecret, benchMapping())
 	srv := ingress.NewServer(ingress.Options{Publisher: client, Logger: logr.Discard()})
 	snap := config.Build(in)
@@ -521,10 +521,10 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 
 // connectWithStreams connects to the NATS at url as name and creates the action and
 // log streams as the operator does (file storage, a one-hour window), for a benchmark.
-func connectWithStreams(b *testing.B, url, name string) *jetstream.Client {
+func connectWithStreams(b *testing.B, url, name string, opts ...jetstream.Option) *jetstream.Client {
 	b.Helper()
 	ctx := context.Background()
-	client, err := jetstream.Connect(ctx, url, jetstream.WithName(name))
+	client, err := jetstream.Connect(ctx, url, append([]jetstream.Option{jetstream.WithName(name)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

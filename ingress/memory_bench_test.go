@@ -17,6 +17,7 @@ import (
 	"inlet.dev/inlet/api/v1alpha1"
 	"inlet.dev/inlet/ingress"
 	"inlet.dev/inlet/ingress/config"
+	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 )
@@ -35,7 +36,7 @@ func BenchmarkMemory(b *testing.B) {
 	base := residentSet(b)
 
 	cl := natstest.StartProcessCluster(b, 1)
-	client := connectWithStreams(b, cl.URL(), "bench-memory")
+	client := connectWithStreams(b, cl.URL(), "bench-memory", jetstream.WithBulkConnection())
 	var parts []config.Inputs
 	for e := range 10 {
 		mappings := []v1alpha1.EventMappingSpec{benchMapping()}

@@ -24,6 +24,9 @@ type Client struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
+	// bulk, when set, is the connection best-effort publishes go over
+	// (WithBulkConnection).
+	bulk *nats.Conn
 
 	mu        sync.Mutex
 	down      chan struct{} // closed while the connection is down
@@ -68,6 +71,7 @@ type options struct {
 	flushTime   time.Duration
 	outageMsg   string
 	outageEvery time.Duration
+	bulk        bool
 	extra       []nats.Option
 }
 
@@ -147,6 +151,15 @@ func WithMaxPending(n int) Option { return func(o *options) { o.maxPending = n }
 // when it succeeded. Without it Connect waits for the first connection until
 // its ctx is done.
 func WithBackgroundConnect() Option { return func(o *options) { o.background = true } }
+
+// WithBulkConnection makes the client open a second connection, named after the
+// first with " (bulk)", for [Client.PublishBestEffort]. A nats.Conn writes to its
+// socket holding its lock, so a large write of best-effort records (the event log,
+// hundreds of kilobytes at a time under load) on the connection that publishes
+// actions would hold every publisher, and their acks, behind it; the server also
+// reads each connection on its own. It reconnects as the first does and is not
+// logged; while it is down, best-effort publishes go over the first connection.
+func WithBulkConnection() Option { return func(o *options) { o.bulk = true } }
 
 // WithNATSOptions adds options to the underlying [nats.Connect] call, for
 // example TLS settings. They are applied after this package's own.
@@ -263,6 +276,31 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 		return nil, fmt.Errorf("create jetstream context: %w", err)
 	}
 	c.js = js
+	if o.bulk {
+		bopts := []nats.Option{
+			nats.Name(strings.TrimSpace(o.name + " (bulk)")),
+			nats.MaxReconnects(-1),
+			nats.RetryOnFailedConnect(true),
+			nats.CustomReconnectDelay(backoff(o.backoffMin, o.backoffMax)),
+			nats.ReconnectBufSize(-1),
+			nats.FlusherTimeout(o.flushTime),
+			nats.PingInterval(20 * time.Second),
+			nats.MaxPingsOutstanding(3),
+			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+				c.log.Error("nats asynchronous error on the bulk connection", "error", err)
+			}),
+		}
+		if o.credentials != "" {
+			bopts = append(bopts, nats.UserCredentials(o.credentials))
+		}
+		if o.inProcess != nil {
+			bopts = append(bopts, nats.InProcessServer(o.inProcess))
+		}
+		if c.bulk, err = nats.Connect(serverURL, append(bopts, o.extra...)...); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("connect to nats %s (bulk): %w", RedactURLs(serverURL), err)
+		}
+	}
 	if nc.IsConnected() {
 		c.setUp()
 	}
@@ -296,6 +334,11 @@ func (c *Client) Conn() *nats.Conn { return c.nc }
 // with [ErrUnavailable].
 func (c *Client) Close() {
 	c.stopOutageLog()
+	if c.bulk != nil {
+		// What was published best-effort is sent before the connection goes.
+		_ = c.bulk.FlushTimeout(time.Second)
+		c.bulk.Close()
+	}
 	c.nc.Close()
 	c.setDown()
 }

@@ -687,9 +687,14 @@ func MsgID(parts ...string) string {
 // PublishBestEffort sends messages to JetStream subjects without waiting for
 // acknowledgements: the server stores what it receives, but nothing tells the caller
 // whether it did. It suits records whose loss costs less than the wait, such as the
-// event log; never actions. It returns an error, wrapping ErrUnavailable, when the
+// event log; never actions. It goes over the bulk connection when the client has one
+// (WithBulkConnection). It returns an error, wrapping ErrUnavailable, when the
 // connection is down, and then sends nothing more.
 func (c *Client) PublishBestEffort(msgs []Message) error {
+	nc := c.nc
+	if c.bulk != nil && c.bulk.IsConnected() {
+		nc = c.bulk
+	}
 	for _, m := range msgs {
 		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: m.Header}
 		if m.MsgID != "" {
@@ -698,7 +703,7 @@ func (c *Client) PublishBestEffort(msgs []Message) error {
 			}
 			msg.Header.Set(jetstream.MsgIDHeader, m.MsgID)
 		}
-		if err := c.nc.PublishMsg(msg); err != nil {
+		if err := nc.PublishMsg(msg); err != nil {
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}

@@ -111,6 +111,9 @@ func (o *options) run(ctx context.Context) error {
 		jetstream.WithBackgroundConnect(),
 		jetstream.WithLogger(slog.New(logr.ToSlogHandler(log.WithName("nats")))),
 		jetstream.WithOutageMessage(NATSOutageMessage),
+		// The event log on a connection of its own, so that its writes never hold up
+		// the actions'.
+		jetstream.WithBulkConnection(),
 	}
 	if o.natsCreds != "" {
 		opts = append(opts, jetstream.WithCredentialsFile(o.natsCreds))

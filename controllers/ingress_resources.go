@@ -294,21 +294,6 @@ func defaultIngressResources() corev1.ResourceRequirements {
 	}
 }
 
-// goMemoryLimit is the ingress's soft memory limit for the Go runtime (GOMEMLIMIT, in
-// bytes): three quarters of the memory the container requests, the rest left for the
-// binary's code and what the runtime keeps outside its heap, so that the pod stays
-// within its request under load and is not the first to go when the node runs short.
-// The ingress otherwise lets its heap grow to five times what is live between
-// collections (ingress.TuneRuntime). 0, for no GOMEMLIMIT, when no memory is requested:
-// the ingress then bounds itself by 90% of its memory limit.
-func goMemoryLimit(r corev1.ResourceRequirements) int64 {
-	req, ok := r.Requests[corev1.ResourceMemory]
-	if !ok || req.Value() <= 0 {
-		return 0
-	}
-	return req.Value() / 4 * 3
-}
-
 // args are the ingress binary's arguments (IngressCommand's flags).
 func (p ingressPod) args() []string {
 	args := []string{
@@ -394,9 +379,6 @@ func (p ingressPod) mutateContainer(c *corev1.Container) {
 		c.Resources = *p.Resources.DeepCopy()
 	} else {
 		c.Resources = defaultIngressResources()
-	}
-	if limit := goMemoryLimit(c.Resources); limit > 0 {
-		c.Env = append(c.Env, corev1.EnvVar{Name: "GOMEMLIMIT", Value: strconv.FormatInt(limit, 10)})
 	}
 	c.SecurityContext = &corev1.SecurityContext{
 		AllowPrivilegeEscalation: new(false),

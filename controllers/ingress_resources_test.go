@@ -193,12 +193,6 @@ func TestIngressDeployment(t *testing.T) {
 				if !equality.Semantic.DeepEqual(c.Resources, *custom) {
 					t.Errorf("resources %+v", c.Resources)
 				}
-				// No memory requested: the ingress bounds itself by its limit.
-				for _, e := range c.Env {
-					if e.Name == "GOMEMLIMIT" {
-						t.Errorf("GOMEMLIMIT=%s without a memory request", e.Value)
-					}
-				}
 			},
 		},
 	}
@@ -233,10 +227,6 @@ func checkDefaultIngressDeployment(t *testing.T, d *appsv1.Deployment) {
 	}
 	if c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.namespace" || c.Env[1].ValueFrom.FieldRef.FieldPath != "metadata.name" {
 		t.Errorf("env %+v", c.Env)
-	}
-	// The Go runtime's soft limit is three quarters of the 64Mi requested: 48 MiB.
-	if last := c.Env[len(c.Env)-1]; last.Name != "GOMEMLIMIT" || last.Value != "50331648" {
-		t.Errorf("env %+v, want GOMEMLIMIT=50331648 last", c.Env)
 	}
 	wantPorts := []corev1.ContainerPort{
 		{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},

@@ -15,9 +15,7 @@ const GCPercent = 400
 // TuneRuntime sets the garbage collector for the ingress's allocation pattern: GOGC 400
 // unless GOGC is set, bounded by a soft memory limit of 90% of the container's memory
 // limit unless GOMEMLIMIT is set, so the larger target never runs the pod out of
-// memory. The operator sets GOMEMLIMIT on its ingress pods to three quarters of the
-// memory they request, which keeps them within their request under load. It returns
-// the limit set, or 0.
+// memory. It returns the limit set, or 0.
 func TuneRuntime() int64 {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(GCPercent)

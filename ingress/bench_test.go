@@ -67,8 +67,8 @@ func benchMapping() v1alpha1.EventMappingSpec {
 // JetStream publish waited for until acknowledged; and, in the same run, a publish-only
 // baseline of the same NATS setup. Reported: events/s and p50/p99 latency in ms.
 func BenchmarkFullPath(b *testing.B) {
-	// The inlet binary tunes the garbage collector at start; so does this benchmark, to
-	// measure what runs. GOGC=100 in the environment measures the untuned figure.
+	// The ingress binary tunes the runtime at start; so does this benchmark, to measure
+	// what runs.
 	ingress.TuneRuntime()
 	for _, transport := range []string{"inprocess", "tcp"} {
 		b.Run(transport+"/full", func(b *testing.B) { benchFullPath(b, transport) })

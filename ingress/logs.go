@@ -117,11 +117,17 @@ type logWriter struct {
 	unknown       *ratelimit.Bucket
 }
 
+// logQueue bounds the requests whose records wait for the log writer: each holds its
+// outcome (body, payload, actions) until written, so the queue bounds that memory too
+// (about 5 MiB for 1.5 KB events). The writer takes up to 256 at a time; past the
+// bound, records are dropped and counted (inlet_ingress_log_records_dropped_total).
+const logQueue = 1024
+
 // defaultMaxRecord is NATS's default max_payload, for publishers that do not say.
 const defaultMaxRecord = 1 << 20
 
 func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.Limit, now time.Time) *logWriter {
-	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, 4096), done: make(chan struct{}),
+	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, logQueue), done: make(chan struct{}),
 		maxRecord: defaultMaxRecord, refusedLimit: refused, unknown: ratelimit.NewBucket(refused, now)}
 	if c, ok := pub.(interface{ Conn() *nats.Conn }); ok && c.Conn() != nil && c.Conn().MaxPayload() > 0 {
 		w.maxRecord = int(c.Conn().MaxPayload())

@@ -132,16 +132,6 @@ func (s *settledEvents) put(k [32]byte, e settledEvent) {
 	s.entries[k] = e
 }
 
-// len is how many events are remembered.
-func (s *settledEvents) len() int {
-	if s == nil {
-		return 0
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.entries)
-}
-
 // served is a configuration snapshot with the events settled under it.
 type served struct {
 	snap    *config.Snapshot

@@ -213,18 +213,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 			since:   time.Now(),
 		},
 	}
-	nopts := []nats.Option{
-		nats.Name(o.name),
-		nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(true),
-		nats.CustomReconnectDelay(backoff(o.backoffMin, o.backoffMax)),
-		// No reconnect buffer: a publish while disconnected fails at once.
-		nats.ReconnectBufSize(-1),
-		// Bound a write to a stuck socket; the connection is then dropped.
-		nats.FlusherTimeout(o.flushTime),
-		// Notice a silently dead connection within a minute.
-		nats.PingInterval(20 * time.Second),
-		nats.MaxPingsOutstanding(3),
+	nopts := append(o.connOptions(o.name),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			c.setUp()
 			c.reached("nats connected", nc.ConnectedUrlRedacted())
@@ -252,13 +241,7 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 			}
 			c.log.Error("nats asynchronous error", "error", err)
 		}),
-	}
-	if o.credentials != "" {
-		nopts = append(nopts, nats.UserCredentials(o.credentials))
-	}
-	if o.inProcess != nil {
-		nopts = append(nopts, nats.InProcessServer(o.inProcess))
-	}
+	)
 	nopts = append(nopts, o.extra...)
 
 	nc, err := nats.Connect(serverURL, nopts...)
@@ -277,25 +260,10 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 	}
 	c.js = js
 	if o.bulk {
-		bopts := []nats.Option{
-			nats.Name(strings.TrimSpace(o.name + " (bulk)")),
-			nats.MaxReconnects(-1),
-			nats.RetryOnFailedConnect(true),
-			nats.CustomReconnectDelay(backoff(o.backoffMin, o.backoffMax)),
-			nats.ReconnectBufSize(-1),
-			nats.FlusherTimeout(o.flushTime),
-			nats.PingInterval(20 * time.Second),
-			nats.MaxPingsOutstanding(3),
+		bopts := append(o.connOptions(strings.TrimSpace(o.name+" (bulk)")),
 			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 				c.log.Error("nats asynchronous error on the bulk connection", "error", err)
-			}),
-		}
-		if o.credentials != "" {
-			bopts = append(bopts, nats.UserCredentials(o.credentials))
-		}
-		if o.inProcess != nil {
-			bopts = append(bopts, nats.InProcessServer(o.inProcess))
-		}
+			}))
 		if c.bulk, err = nats.Connect(serverURL, append(bopts, o.extra...)...); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("connect to nats %s (bulk): %w", RedactURLs(serverURL), err)
@@ -318,6 +286,31 @@ func Connect(ctx context.Context, serverURL string, opts ...Option) (*Client, er
 		}
 		return nil, fmt.Errorf("%w: connect to nats %s: %w", ErrUnavailable, RedactURLs(serverURL), lastErr)
 	}
+}
+
+// connOptions are the options of both of a client's connections: reconnect forever
+// with backoff, publish nothing while disconnected, and the credentials.
+func (o *options) connOptions(name string) []nats.Option {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.CustomReconnectDelay(backoff(o.backoffMin, o.backoffMax)),
+		// No reconnect buffer: a publish while disconnected fails at once.
+		nats.ReconnectBufSize(-1),
+		// Bound a write to a stuck socket; the connection is then dropped.
+		nats.FlusherTimeout(o.flushTime),
+		// Notice a silently dead connection within a minute.
+		nats.PingInterval(20 * time.Second),
+		nats.MaxPingsOutstanding(3),
+	}
+	if o.credentials != "" {
+		opts = append(opts, nats.UserCredentials(o.credentials))
+	}
+	if o.inProcess != nil {
+		opts = append(opts, nats.InProcessServer(o.inProcess))
+	}
+	return opts
 }
 
 // Connected reports whether the client is connected to a server right now;

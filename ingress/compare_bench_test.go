@@ -34,6 +34,7 @@ import (
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/internal/testevents"
 )
 
 // BenchmarkCompare is the side-by-side comparison docs/benchmarks.md records: inlet,
@@ -156,7 +157,7 @@ func (c *comparison) events(n int) []signedRequest {
 	now := time.Now()
 	for i := range reqs {
 		id := c.prefix + strconv.FormatInt(c.ids.Add(1), 36)
-		body := fmt.Appendf(nil, stripeBenchEvent, id)
+		body := fmt.Appendf(nil, testevents.Stripe, id)
 		reqs[i] = signedRequest{body, sign.Stripe(compareSecret, now, body)}
 	}
 	return reqs

@@ -20,6 +20,7 @@ import (
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
+	"inlet.dev/inlet/internal/testevents"
 )
 
 // BenchmarkMemory measures the memory of an ingress with 100 EventMappings (10
@@ -94,7 +95,7 @@ func BenchmarkMemory(b *testing.B) {
 		wg.Go(func() {
 			for time.Now().Before(deadline) && failed.Load() == nil {
 				i := n.Add(1)
-				body := fmt.Appendf(nil, stripeBenchEvent, prefix+strconv.FormatInt(i, 36))
+				body := fmt.Appendf(nil, testevents.Stripe, prefix+strconv.FormatInt(i, 36))
 				gw := gateway{name: "inlet", url: fmt.Sprintf("%s/e/default/stripe%d-test", url, i%10), status: http.StatusOK}
 				if err := post(httpClient, gw, signedRequest{body, sign.Stripe(compareSecret, time.Now(), body)}); err != nil {
 					failed.Store(&err)

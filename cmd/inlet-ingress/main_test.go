@@ -29,6 +29,7 @@ import (
 	"inlet.dev/inlet/ingress/jetstream/natstest"
 	"inlet.dev/inlet/ingress/sign"
 	"inlet.dev/inlet/internal/testenv"
+	"inlet.dev/inlet/internal/testevents"
 )
 
 // binary is inlet-ingress, built once for the package's tests as the image builds it.
@@ -166,7 +167,7 @@ func TestServesEventsFromTheCluster(t *testing.T) {
 	p := startIngress(t, kubeconfig, natsURL, "serve")
 	waitReady(t, p, 30*time.Second)
 
-	body := fmt.Appendf(nil, stripeEvent, "evt_serve_1")
+	body := fmt.Appendf(nil, testevents.Stripe, "evt_serve_1")
 	status, reply, err := postEvent(http.DefaultClient, p.url+"/e/serve/stripe0-test", body)
 	if err != nil || status != http.StatusOK || !strings.Contains(reply, `"actions":1`) {
 		t.Fatalf("signed event: %d %s %v, want 200 with one action", status, reply, err)
@@ -349,24 +350,6 @@ func natsWithStreams(tb testing.TB) string {
 	}
 	return url
 }
-
-// stripeEvent is a realistic ~1.5 KB Stripe event (ingress/bench_test.go's); %s is
-// replaced by a unique id.
-const stripeEvent = `{"id":"%s","object":"event","api_version":"2024-06-20","created":1732406400,` +
-	`"type":"customer.subscription.deleted","livemode":false,"pending_webhooks":1,` +
-	`"request":{"id":"req_8Qs2lQ2b","idempotency_key":"c1a7f1b4-3f0e-4a43-9d59-1a2b3c4d5e6f"},` +
-	`"data":{"object":{"id":"sub_1QxB2c","object":"subscription","application":null,"billing_cycle_anchor":1732406400,` +
-	`"cancel_at":null,"cancel_at_period_end":false,"canceled_at":1732406400,"collection_method":"charge_automatically",` +
-	`"created":1729814400,"currency":"usd","current_period_end":1735084800,"current_period_start":1732406400,` +
-	`"customer":"cus_QxSampleAda","days_until_due":null,"default_payment_method":"pm_1QxB2c","description":null,` +
-	`"discount":null,"ended_at":1732406400,"items":{"object":"list","data":[{"id":"si_QxB2c","object":"subscription_item",` +
-	`"created":1729814400,"metadata":{},"price":{"id":"price_pro_monthly","object":"price","active":true,` +
-	`"billing_scheme":"per_unit","currency":"usd","product":"prod_QxPro","recurring":{"interval":"month","interval_count":1},` +
-	`"type":"recurring","unit_amount":2900,"unit_amount_decimal":"2900"},"quantity":3}],"has_more":false},` +
-	`"latest_invoice":"in_1QxB2c","livemode":false,"metadata":{"account":"acct_42","seats":"3"},` +
-	`"plan":{"id":"price_pro_monthly","object":"plan","active":true,"amount":2900,"currency":"usd","interval":"month",` +
-	`"product":"prod_QxPro"},"quantity":3,"start_date":1729814400,"status":"canceled","trial_end":null,"trial_start":null}},` +
-	`"previous_attributes":{"status":"active"}}`
 
 // postEvent sends body signed as Stripe signs it and returns the status and reply.
 func postEvent(c *http.Client, url string, body []byte) (int, string, error) {

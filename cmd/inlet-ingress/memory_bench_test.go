@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"inlet.dev/inlet/internal/testevents"
 )
 
 // BenchmarkIngressProcessMemory measures what an ingress pod holds: the inlet-ingress
@@ -95,7 +97,7 @@ func benchProcessMemory(b *testing.B, p *ingressProcess) {
 		wg.Go(func() {
 			for time.Now().Before(deadline) && failed.Load() == nil {
 				i := n.Add(1)
-				body := fmt.Appendf(nil, stripeEvent, prefix+strconv.FormatInt(i, 36))
+				body := fmt.Appendf(nil, testevents.Stripe, prefix+strconv.FormatInt(i, 36))
 				url := fmt.Sprintf("%s/e/memory/stripe%d-test", p.url, i%10)
 				if status, reply, err := postEvent(httpClient, url, body); err != nil || status != http.StatusOK {
 					err = fmt.Errorf("event %d: %d %s %w", i, status, reply, err)

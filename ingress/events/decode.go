@@ -90,6 +90,21 @@ var decoders = sync.Pool{New: func() any {
 
 var emptyBuffer bytes.Buffer
 
+// decoderFor returns a pooled decoder reading body in place; release it when done.
+func decoderFor(body []byte) *decoder {
+	d := decoders.Get().(*decoder)
+	d.buf = *bytes.NewBuffer(body)
+	d.dec.Reset(&d.buf)
+	return d
+}
+
+// release returns d to the pool, without its body.
+func (d *decoder) release() {
+	d.dec.Reset(&emptyBuffer) // do not pin the body
+	d.buf = bytes.Buffer{}
+	decoders.Put(d)
+}
+
 // Decode parses a request body into payloads, in order:
 //
 //   - a JSON object is one payload;
@@ -141,14 +156,8 @@ func decode(contentType string, body []byte, limit int) ([]any, error) {
 	// The exact path: NDJSON, and every body the fast path refused, for a precise
 	// error. It reads the body value by value, so a batch over the limit or a
 	// non-object element stops it early.
-	d := decoders.Get().(*decoder)
-	d.buf = *bytes.NewBuffer(body)
-	d.dec.Reset(&d.buf)
-	defer func() {
-		d.dec.Reset(&emptyBuffer) // do not pin the body
-		d.buf = bytes.Buffer{}
-		decoders.Put(d)
-	}()
+	d := decoderFor(body)
+	defer d.release()
 
 	switch kind := d.dec.PeekKind(); {
 	case kind == '[' && !ndjson:

@@ -40,14 +40,8 @@ func DecodePaths(contentType string, body []byte, limit int, paths *Paths) ([]an
 // decodePruned decodes a body that is one object and nothing after it, keeping what
 // paths holds; it reports false for anything else.
 func decodePruned(body []byte, paths *Paths) (map[string]any, bool) {
-	d := decoders.Get().(*decoder)
-	d.buf = *bytes.NewBuffer(body)
-	d.dec.Reset(&d.buf)
-	defer func() {
-		d.dec.Reset(&emptyBuffer) // do not pin the body
-		d.buf = bytes.Buffer{}
-		decoders.Put(d)
-	}()
+	d := decoderFor(body)
+	defer d.release()
 	var scratch pruneScratch
 	m, err := prunedObject(d.dec, paths, &scratch)
 	if err != nil || skipSpace(body, int(d.dec.InputOffset())) != len(body) {

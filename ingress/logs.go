@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -110,6 +111,8 @@ type logWriter struct {
 	queue   chan logBatch
 	done    chan struct{}
 	once    sync.Once
+	// closing is set once close has begun: what is left is written with acks.
+	closing atomic.Bool
 	// maxRecord is the largest record that fits in one NATS message.
 	maxRecord     int
 	refusedLimit  ratelimit.Limit
@@ -180,8 +183,12 @@ type bestEffortPublisher interface {
 // publish writes log records. The log is for people, not for the exactly-once
 // contract, so when the publisher allows it, records are sent without waiting for
 // JetStream's acknowledgements: that halves what the log costs the ingress.
+//
+// Once the writer is closing (the server stops), the records left are written waiting
+// for JetStream's acknowledgements, so that they are stored before the process exits
+// and `inlet events` shows every event answered.
 func (w *logWriter) publish(batch []jetstream.Message) error {
-	if p, ok := w.pub.(bestEffortPublisher); ok {
+	if p, ok := w.pub.(bestEffortPublisher); ok && !w.closing.Load() {
 		return p.PublishBestEffort(batch)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -201,7 +208,10 @@ func (w *logWriter) enqueue(build logBatch) {
 
 // close stops taking records and waits until the queued ones are written or ctx ends.
 func (w *logWriter) close(ctx context.Context) {
-	w.once.Do(func() { close(w.queue) })
+	w.once.Do(func() {
+		w.closing.Store(true)
+		close(w.queue)
+	})
 	select {
 	case <-w.done:
 	case <-ctx.Done():

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -146,27 +147,22 @@ type page struct {
 func listPage(ctx context.Context, rc *rest.RESTClient, params runtime.ParameterCodec, namespace, resource string,
 	opts metav1.ListOptions) (page, error) {
 	req := rc.Get().Namespace(namespace).Resource(resource).VersionedParams(&opts, params)
-	var p page
+	var list runtime.Object = &logsv1alpha1.SourceActionList{}
 	if resource == logsv1alpha1.SourceEvents {
-		list := &logsv1alpha1.SourceEventList{}
-		if err := req.Do(ctx).Into(list); err != nil {
-			return p, err
-		}
-		for i := range list.Items {
-			p.objects = append(p.objects, &list.Items[i])
-		}
-		p.resourceVersion, p.continueToken = list.ResourceVersion, list.Continue
-		return p, nil
+		list = &logsv1alpha1.SourceEventList{}
 	}
-	list := &logsv1alpha1.SourceActionList{}
 	if err := req.Do(ctx).Into(list); err != nil {
-		return p, err
+		return page{}, err
 	}
-	for i := range list.Items {
-		p.objects = append(p.objects, &list.Items[i])
+	objects, err := meta.ExtractList(list)
+	if err != nil {
+		return page{}, err
 	}
-	p.resourceVersion, p.continueToken = list.ResourceVersion, list.Continue
-	return p, nil
+	lm, err := meta.ListAccessor(list)
+	if err != nil {
+		return page{}, err
+	}
+	return page{objects: objects, resourceVersion: lm.GetResourceVersion(), continueToken: lm.GetContinue()}, nil
 }
 
 // objectPrinter prints SourceEvents and SourceActions as the NATS path prints records:

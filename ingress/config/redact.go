@@ -51,9 +51,11 @@ func (r *Redaction) Payload(body []byte, form bool) []byte {
 }
 
 // object redacts the top-level members of a JSON object that PayloadFields names, in
-// place of their values, leaving every other byte as it was.
+// place of their values, leaving every other byte as it was. It reads what a lenient
+// decoder would (invalid UTF-8, a name given twice), so that no reading of the stored
+// payload finds a credential the ingress refused to parse.
 func (r *Redaction) object(body []byte) []byte {
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return body
 	}

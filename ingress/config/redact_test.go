@@ -64,6 +64,8 @@ func TestRedactionOfPayloadFields(t *testing.T) {
 		{"interaction", "payload=" + url.QueryEscape(`{"type":"block_actions","token":"abc","user":{"id":"U9"}}`),
 			"payload=" + url.QueryEscape(`{"type":"block_actions","token":"[redacted]","user":{"id":"U9"}}`), true},
 		{"not JSON", `{"token":`, `{"token":`, false},
+		{"invalid UTF-8", "{\"\":{\"\xff\":\"\"},\"token\":[]}", "{\"\":{\"\xff\":\"\"},\"token\":\"[redacted]\"}", false},
+		{"twice", `{"token":"a","token":"b"}`, `{"token":"[redacted]","token":"[redacted]"}`, false},
 	} {
 		if got := string(r.Payload([]byte(tc.body), tc.form)); got != tc.want {
 			t.Errorf("%s: Payload = %s, want %s", tc.name, got, tc.want)
@@ -83,6 +85,8 @@ func FuzzRedactionPayload(f *testing.F) {
 	f.Add([]byte(`{"a":{"token":"x"},"token":["t"]}`), false)
 	f.Add([]byte("token=abc&payload=%7B%22token%22%3A%22x%22%7D"), true)
 	f.Add([]byte("token&=%zz&payload=%7B"), true)
+	f.Add([]byte("{\"\":{\"\xff\":\"\"},\"token\":[]}"), false)
+	f.Add([]byte(`{"token":"a","token":"b"}`), false)
 	r := redaction(&v1alpha1.Source{Spec: v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeSlack}}, []string{"signing"})
 	f.Fuzz(func(t *testing.T, body []byte, form bool) {
 		got := r.Payload(body, form)

@@ -10,6 +10,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 
+	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/wire"
 )
 
@@ -35,7 +36,7 @@ func TestEncodeEventRecord(t *testing.T) {
 		Kind: "event", ID: "evt1", Time: at, Namespace: "ns", SourceEnvironment: "stripe-prod", Source: "stripe",
 		SourceType: "stripe", Environment: "production", Type: "a.b", IdempotencyKey: "k\"\\\n\u2028é", KeyDropped: true,
 		UserID: "u<>&", Verified: true, Status: "accepted", Idempotent: true, Actions: 2, Failed: 1, Error: "bad\tthing",
-		Size: 1234, Headers: map[string]string{"content-type": "application/json", "x-odd": "a\"b", "stripe-signature": redacted},
+		Size: 1234, Headers: map[string]string{"content-type": "application/json", "x-odd": "a\"b", "stripe-signature": config.Redacted},
 		HeadersTruncated: true, PayloadOmitted: true, ReplayOf: "evt0", RepeatOf: "evt1",
 		ActionLog: []wire.ActionRecord{
 			{EventID: "evt1", Time: at, Namespace: "ns", SourceEnvironment: "stripe-prod", EventType: "a.b", Mapping: "m",

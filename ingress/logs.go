@@ -24,19 +24,12 @@ import (
 	"inlet.dev/inlet/ingress/wire"
 )
 
-// sensitiveHeaderParts mark headers whose values never reach the event log, whatever
-// the configuration: names that say they carry credentials.
-var sensitiveHeaderParts = []string{"signature", "secret", "token", "auth", "cookie", "api-key", "apikey", "password", "credential"}
-
 // refusedHeaderBytes bounds the headers (names and values) stored with a refused
 // request: whoever sends it, it cannot make a record larger than this and a little.
 const refusedHeaderBytes = 4 << 10
 
-const redacted = "[redacted]"
-
-// redactHeaders copies the headers for the event log, replacing the value of every
-// header that the SourceEnvironment's verification reads, that carries one of its
-// secrets, or whose name says it may carry credentials. With limit > 0 the names and
+// redactHeaders copies the headers for the event log, each as red.HeaderValue says
+// (the values of those that carry credentials redacted). With limit > 0 the names and
 // values kept take at most limit bytes, in name order, and truncated reports that
 // some were cut.
 func redactHeaders(h http.Header, red *config.Redaction, limit int) (out map[string]string, truncated bool) {
@@ -44,7 +37,7 @@ func redactHeaders(h http.Header, red *config.Redaction, limit int) (out map[str
 	if limit <= 0 {
 		for name, values := range h {
 			lower := strings.ToLower(name)
-			out[lower] = redactedValue(lower, values, red)
+			out[lower] = red.HeaderValue(lower, values)
 		}
 		return out, false
 	}
@@ -56,7 +49,7 @@ func redactHeaders(h http.Header, red *config.Redaction, limit int) (out map[str
 	left := limit
 	for _, name := range names {
 		lower := strings.ToLower(name)
-		value := redactedValue(lower, h[name], red)
+		value := red.HeaderValue(lower, h[name])
 		if left < len(lower) {
 			truncated = true
 			break
@@ -69,29 +62,6 @@ func redactHeaders(h http.Header, red *config.Redaction, limit int) (out map[str
 		out[lower] = value
 	}
 	return out, truncated
-}
-
-// redactedValue is what the event log keeps of a header's values.
-func redactedValue(lower string, values []string, red *config.Redaction) string {
-	value := ""
-	if len(values) == 1 {
-		value = values[0]
-	} else {
-		value = strings.Join(values, ", ")
-	}
-	if sensitiveName(lower) || red.Header(lower, value) {
-		return redacted
-	}
-	return value
-}
-
-func sensitiveName(lower string) bool {
-	for _, part := range sensitiveHeaderParts {
-		if strings.Contains(lower, part) {
-			return true
-		}
-	}
-	return false
 }
 
 // logBatch builds the log messages of one request. It runs on the log writer's
@@ -257,7 +227,7 @@ func (w *logWriter) unknownEndpoint(r *http.Request, now time.Time) {
 	// wrong place.
 	path := "/e/" + r.PathValue("namespace") + "/" + r.PathValue("name")
 	if r.PathValue("token") != "" {
-		path += "/[redacted]"
+		path += "/" + config.Redacted
 	}
 	if len(path) > 256 {
 		path = strings.ToValidUTF8(path[:256], "") + "…"

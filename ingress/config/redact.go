@@ -32,8 +32,12 @@ type Redaction struct {
 	PayloadFields []string
 }
 
-// redactedValue replaces a redacted value in headers and payloads.
-const redactedValue = "[redacted]"
+// Redacted is what the event log stores in place of a redacted header or payload value.
+const Redacted = "[redacted]"
+
+// sensitiveHeaderParts mark headers whose values are never stored, whatever the
+// configuration: names that say they carry credentials.
+var sensitiveHeaderParts = []string{"signature", "secret", "token", "auth", "cookie", "api-key", "apikey", "password", "credential"}
 
 // Payload returns body, an event's payload as received (a JSON object, or a form when
 // form is set), with the values of PayloadFields replaced by "[redacted]": in a form,
@@ -76,7 +80,7 @@ func (r *Redaction) object(body []byte) []byte {
 		}
 		end := int(dec.InputOffset())
 		start := end - len(v)
-		out = append(append(out, body[last:start]...), `"`+redactedValue+`"`...)
+		out = append(append(out, body[last:start]...), `"`+Redacted+`"`...)
 		last = end
 	}
 	if out == nil {
@@ -98,7 +102,7 @@ func (r *Redaction) form(body []byte) []byte {
 		}
 		switch {
 		case slices.Contains(r.PayloadFields, key):
-			pairs[i], changed = k+"="+url.QueryEscape(redactedValue), true
+			pairs[i], changed = k+"="+url.QueryEscape(Redacted), true
 		case key == "payload":
 			value, err := url.QueryUnescape(v)
 			if err != nil {
@@ -115,21 +119,29 @@ func (r *Redaction) form(body []byte) []byte {
 	return []byte(strings.Join(pairs, "&"))
 }
 
-// Header reports whether a header's value must be redacted: verification reads it, or
-// it carries a configured secret.
-func (r *Redaction) Header(lowerName, value string) bool {
+// HeaderValue returns what the event log stores of a header, given its lower-case
+// name and its values: [Redacted] when verification reads it, when it carries a
+// configured secret, or when its name says it may carry credentials (whatever the
+// configuration, so also for a nil Redaction); else its values joined by ", ".
+func (r *Redaction) HeaderValue(lowerName string, values []string) string {
+	value := strings.Join(values, ", ")
+	for _, part := range sensitiveHeaderParts {
+		if strings.Contains(lowerName, part) {
+			return Redacted
+		}
+	}
 	if r == nil {
-		return false
+		return value
 	}
 	if slices.Contains(r.Headers, lowerName) {
-		return true
+		return Redacted
 	}
 	for _, s := range r.Secrets {
 		if strings.Contains(value, s) {
-			return true
+			return Redacted
 		}
 	}
-	return false
+	return value
 }
 
 // redaction derives a SourceEnvironment's Redaction from its Source and the secret

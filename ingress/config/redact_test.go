@@ -19,12 +19,21 @@ func TestRedactionFindsSecretsInAnyHeader(t *testing.T) {
 		"harmless":             false,
 		"":                     false,
 	} {
-		if got := r.Header("x-anything", value); got != want {
-			t.Errorf("Header(x-anything, %q) = %v, want %v", value, got, want)
+		if got := r.HeaderValue("x-anything", []string{value}) == Redacted; got != want {
+			t.Errorf("HeaderValue(x-anything, %q) redacted: %v, want %v", value, got, want)
 		}
 	}
-	if !r.Header("authorization", "Basic whatever") {
+	if r.HeaderValue("authorization", []string{"Basic whatever"}) != Redacted {
 		t.Error("authorization not redacted for basic auth")
+	}
+	// Names that say they carry credentials are redacted whatever the configuration,
+	// and the values of others are joined as HTTP joins them.
+	var none *Redaction
+	if got := none.HeaderValue("x-api-key", []string{"k"}); got != Redacted {
+		t.Errorf("x-api-key without a configuration: %q, want %s", got, Redacted)
+	}
+	if got := none.HeaderValue("accept", []string{"a", "b"}); got != "a, b" {
+		t.Errorf("accept: %q, want \"a, b\"", got)
 	}
 }
 

@@ -38,11 +38,11 @@ import (
 )
 
 // BenchmarkCompare is the side-by-side comparison docs/benchmarks.md records: inlet,
-// a naive gateway and an HTTP-only floor, in one process, against one nats-server
-// process, driven by one load generator (concurrent HTTP clients over keep-alive
-// connections) with the same signed 1.5 KB Stripe events, at 1, 8 and 64
-// connections, the gateways' runs interleaved round after round so that the
-// machine's drift touches all three alike.
+// a naive gateway, an HTTP-only floor and a publish-only ceiling, in one process,
+// against one nats-server process, driven by one load generator (concurrent HTTP
+// clients over keep-alive connections) with the same signed 1.5 KB Stripe events, at
+// 1, 8 and 64 connections, the gateways' runs interleaved round after round so that
+// the machine's drift touches all of them alike.
 //
 //   - inlet: the ingress as the binary runs it (TuneRuntime, event log with
 //     payloads, idempotency), its actions acknowledged by JetStream before it answers.
@@ -51,6 +51,9 @@ import (
 //     evaluates), json.Marshal the action and a synchronous JetStream publish with
 //     a message id, then 200. No event log, no metrics.
 //   - floor: read the body, answer 202: the HTTP server and load generator alone.
+//   - ceiling: read the body, publish one message with a message id, wait for
+//     JetStream's ack, answer 200: what every gateway that answers after the ack
+//     must do, and nothing else, so the most any of them can reach here.
 //   - replay: inlet again, sent events it has already stored (every action a
 //     duplicate), for the CPU a replay costs against a new event.
 //
@@ -124,10 +127,12 @@ func newComparison(b *testing.B) *comparison {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusAccepted)
 	}))
+	ceilingURL := serveBench(b, newCeilingGateway(b, cl.URL()))
 	c.gateways = []gateway{
 		{name: "inlet", url: inletURL, status: http.StatusOK},
 		{name: "naive", url: naiveURL, status: http.StatusOK},
 		{name: "floor", url: floorURL, status: http.StatusAccepted},
+		{name: "ceiling", url: ceilingURL, status: http.StatusOK},
 		{name: "replay", url: inletURL, status: http.StatusOK, replay: true},
 	}
 	return c
@@ -324,6 +329,45 @@ func newNaiveGateway(b *testing.B, url string) *naiveGateway {
 	}
 }
 
+// ceilingGateway does only what every gateway that answers after JetStream's ack must
+// do: read the body, publish one message with a message id and wait for the ack, then
+// 200. It verifies nothing, decodes nothing and maps nothing: no such gateway can be
+// faster on this HTTP server, load generator and NATS.
+type ceilingGateway struct {
+	js      natsjs.JetStream
+	subject string
+	ids     atomic.Int64
+}
+
+func newCeilingGateway(b *testing.B, url string) *ceilingGateway {
+	nc, err := nats.Connect(url, nats.Name("bench-ceiling"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := natsjs.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &ceilingGateway{js: js, subject: jetstream.ActionSubject("production", "ceiling")}
+}
+
+func (g *ceilingGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id := "c" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.FormatInt(g.ids.Add(1), 36)
+	if _, err := g.js.Publish(r.Context(), g.subject, body[:min(len(body), 256)], natsjs.WithMsgID(id)); err != nil {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"actions":1}`+"\n")
+}
+
 var (
 	anySlice = reflect.TypeFor[[]any]()
 	anyMap   = reflect.TypeFor[map[string]any]()
@@ -472,6 +516,15 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 			of(in, rate), of(nv, rate), of(fl, rate), ratio(in, nv, rate), ratio(in, fl, rate),
 			of(in, cpu), of(in, natsCPU), of(nv, cpu), of(nv, natsCPU), of(fl, cpu), of(fl, natsCPU),
 			of(in, p99), of(nv, p99), of(fl, p99))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(out, "\nthe ceiling: read the body, one JetStream publish acknowledged, 200 (no gateway that answers after the ack does less)\n\n")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "conns\tceiling/s\tceiling CPU\tinlet/ceiling\tnaive/ceiling\tceiling/naive\tceiling/floor\t")
+	for _, n := range connections {
+		in, nv, ce, fl := results[fmt.Sprintf("%d/inlet", n)], results[fmt.Sprintf("%d/naive", n)], results[fmt.Sprintf("%d/ceiling", n)], results[fmt.Sprintf("%d/floor", n)]
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f+%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", n, of(ce, rate), of(ce, cpu), of(ce, natsCPU),
+			ratio(in, ce, rate), ratio(nv, ce, rate), ratio(ce, nv, rate), ratio(ce, fl, rate))
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(out, "\nreplay (every action a duplicate) vs a new event, inlet, CPU µs per request\n\n")

@@ -268,6 +268,46 @@ func TestRefusedRequestsAreLoggedWithinBounds(t *testing.T) {
 	}
 }
 
+// A request that passed verification and could not be read as events came from the
+// sender: its record keeps the body as a JSON string of its bytes, so that one can see
+// what the sender sent; it is answered 400. A source that sends credentials in its
+// payloads (Slack) keeps none of a body it could not read, as it cannot redact it.
+func TestVerifiedMalformedBodyIsKept(t *testing.T) {
+	stripe, slack := sourceCases["stripe"], sourceCases["slack"]
+	h := newHarness(t, merge(fixture("stripe", stripe.spec, stripe.secret), fixture("slack", slack.spec, slack.secret)))
+	for _, body := range []string{`{"id":"evt_cut","type":"customer.created","data":`, "[1,2]", "{\"id\":\"evt_\xff\"}"} {
+		if a := h.send("stripe-test", []byte(body)); a.Status != http.StatusBadRequest {
+			t.Fatalf("%q: answer %+v, want 400", body, a)
+		}
+	}
+	var recs []wire.EventRecord
+	waitFor(t, "the malformed requests' records", func() bool {
+		recs = h.eventRecords("stripe-test")
+		return len(recs) == 3
+	})
+	got := map[string]bool{}
+	for _, rec := range recs {
+		var stored string
+		if err := json.Unmarshal(rec.Payload, &stored); err != nil || rec.Status != wire.EventMalformed || !rec.Verified || rec.Error == "" {
+			t.Errorf("record %+v: payload %s (%v), want a verified malformed record with its body as a JSON string", rec, rec.Payload, err)
+		}
+		got[stored] = true
+	}
+	for _, want := range []string{`{"id":"evt_cut","type":"customer.created","data":`, "[1,2]", "{\"id\":\"evt_\uFFFD\"}"} {
+		if !got[want] {
+			t.Errorf("no record keeps %q; kept %v", want, got)
+		}
+	}
+
+	if a := h.send("slack-test", []byte(`{"token":"xoxb-secret","type":`)); a.Status != http.StatusBadRequest {
+		t.Fatalf("slack: answer %+v, want 400", a)
+	}
+	waitFor(t, "the Slack record", func() bool { recs = h.eventRecords("slack-test"); return len(recs) == 1 })
+	if len(recs[0].Payload) != 0 || strings.Contains(fmt.Sprint(recs[0]), "xoxb-secret") {
+		t.Errorf("a Slack body that could not be read is stored: %+v", recs[0])
+	}
+}
+
 // An action larger than NATS's max payload can never be stored: the answer is 200 with
 // the action marked failed, not 503 (the sender would retry for days for nothing).
 func TestPermanentPublishFaultIsNotAnswered503(t *testing.T) {

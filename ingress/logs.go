@@ -199,9 +199,10 @@ func baseRecord(o *Outcome, id string) wire.EventRecord {
 }
 
 // refused logs a request that was refused (unauthorized, malformed or too_large)
-// before its events were known: without its payload, an unverified body is not worth
-// keeping, with its headers cut to refusedHeaderBytes, and within the
-// SourceEnvironment's budget of refused records.
+// before its events were known, with its headers cut to refusedHeaderBytes, and within
+// the SourceEnvironment's budget of refused records. An unverified body is not worth
+// keeping; a verified one that could not be read as events came from the sender, and is
+// kept as a JSON string of its bytes (verifiedBody), to show what it sent.
 func (w *logWriter) refused(o *Outcome) {
 	if ok, _ := w.refusedBudget.Allow(o.Env.Key, w.refusedLimit, o.Received); !ok {
 		w.metrics.refusedNotLogged.Inc()
@@ -211,9 +212,29 @@ func (w *logWriter) refused(o *Outcome) {
 	rec.Status, rec.Error, rec.Verified = o.Rejection.Result, o.Rejection.logError(), o.Rejection.Verified
 	rec.Headers, rec.HeadersTruncated = redactHeaders(o.Header, o.Env.Redaction, refusedHeaderBytes)
 	ns, name := o.Env.Key.Namespace, o.Env.Key.Name
+	var body []byte
+	if o.Rejection.Verified {
+		body = o.Body
+	}
+	red := o.Env.Redaction
 	w.enqueue(func() []jetstream.Message {
-		return []jetstream.Message{eventMessage(ns, name, &rec, nil, w.maxRecord)}
+		return []jetstream.Message{eventMessage(ns, name, &rec, verifiedBody(body, red), w.maxRecord)}
 	})
+}
+
+// verifiedBody is what the event log keeps of a verified body that could not be read as
+// events: a JSON string of its bytes (invalid UTF-8 replaced), so that the record stays
+// JSON. It keeps nothing when the source sends credentials in its payloads
+// (config.Redaction.Payload), which a body that is not read cannot be redacted of.
+func verifiedBody(body []byte, red *config.Redaction) []byte {
+	if len(body) == 0 || (red != nil && len(red.PayloadFields) > 0) {
+		return nil
+	}
+	data, err := json.Marshal(strings.ToValidUTF8(string(body), "\uFFFD"))
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // unknownEndpoint logs a request for a path no SourceEnvironment is served at, to the

@@ -191,7 +191,10 @@ func malformed(err error) *Rejection {
 }
 
 func notObject() *Rejection {
-	return &Rejection{Status: http.StatusBadRequest, Result: wire.EventMalformed, Verified: true, Logged: true, Error: "each event must be a JSON object"}
+	return &Rejection{
+		Status: http.StatusBadRequest, Result: wire.EventMalformed, Verified: true, Logged: true,
+		Error: "each event must be a JSON object",
+	}
 }
 
 // Process runs a request sent to env through the data path: verify, decode, type each

@@ -1,11 +1,9 @@
 package validation
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -13,15 +11,11 @@ import (
 
 	"inlet.dev/inlet/api/manifests"
 	"inlet.dev/inlet/config/crd"
+	"inlet.dev/inlet/internal/testdocs"
 )
 
 // docsSources holds the user docs, one page per Source type (docs/sources/README.md).
 const docsSources = "../../docs/sources"
-
-// hasAPIVersion matches a block holding at least one whole manifest. A YAML block
-// without a top-level apiVersion is a fragment (a few fields of a larger manifest) and
-// is not checked.
-var hasAPIVersion = regexp.MustCompile(`(?m)^apiVersion:`)
 
 // TestDocsManifestsAreAccepted validates every manifest in the ```yaml blocks of
 // docs/sources/*.md, which users copy, as TestSamplesAreAccepted does for
@@ -42,14 +36,18 @@ func TestDocsManifestsAreAccepted(t *testing.T) {
 		}
 		name := "docs/sources/" + filepath.Base(page)
 		pageType := strings.TrimSuffix(filepath.Base(page), ".md")
-		for i, b := range yamlBlocks(t, name, string(data)) {
-			origin := fmt.Sprintf("%s block %d (line %d)", name, i+1, b.line)
-			if !hasAPIVersion.MatchString(b.text) {
+		page, err := testdocs.YAMLBlocks(string(data))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		for i, b := range page {
+			origin := fmt.Sprintf("%s block %d (line %d)", name, i+1, b.Line)
+			if !b.Manifest() {
 				fragments++
 				continue
 			}
 			blocks++
-			objs, err := manifests.Decode(origin, []byte(b.text))
+			objs, err := manifests.Decode(origin, []byte(b.Text))
 			if err != nil {
 				t.Errorf("does not decode: %v", err)
 			}
@@ -73,41 +71,6 @@ func TestDocsManifestsAreAccepted(t *testing.T) {
 			t.Errorf("docs/sources/%s.md holds no Source of type %s", typ, typ)
 		}
 	}
-}
-
-// block is one fenced YAML block of a Markdown page.
-type block struct {
-	// line is the line of the opening fence, from 1.
-	line int
-	text string
-}
-
-// yamlBlocks returns the ```yaml and ```yml blocks of a Markdown page, in order. A
-// fence may be indented (in a list); that indentation is removed from the block's lines.
-func yamlBlocks(t *testing.T, name, page string) []block {
-	t.Helper()
-	var blocks []block
-	var open *block
-	var indent string
-	scanner := bufio.NewScanner(strings.NewReader(page))
-	for n := 1; scanner.Scan(); n++ {
-		line := scanner.Text()
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case open == nil && (trimmed == "```yaml" || trimmed == "```yml"):
-			open = &block{line: n}
-			indent = line[:strings.Index(line, "`")]
-		case open != nil && trimmed == "```":
-			blocks = append(blocks, *open)
-			open = nil
-		case open != nil:
-			open.text += strings.TrimPrefix(line, indent) + "\n"
-		}
-	}
-	if open != nil {
-		t.Errorf("%s: the yaml block at line %d is not closed", name, open.line)
-	}
-	return blocks
 }
 
 // crdSourceTypes returns the values the Source CRD allows for spec.type.

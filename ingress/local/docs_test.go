@@ -1,12 +1,10 @@
 package local_test
 
 import (
-	"bufio"
 	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,15 +16,11 @@ import (
 
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/local"
+	"inlet.dev/inlet/internal/testdocs"
 )
 
 // docsSources holds the user docs, one page per Source type (docs/sources/README.md).
 const docsSources = "../../docs/sources"
-
-// hasAPIVersion matches a block holding at least one whole manifest. A YAML block
-// without a top-level apiVersion is a fragment and is not checked, as in
-// api/validation's TestDocsManifestsAreAccepted.
-var hasAPIVersion = regexp.MustCompile(`(?m)^apiVersion:`)
 
 // TestDocsManifestsServe loads the manifests of each page of docs/sources as inlet dev
 // does and builds them: every object must be accepted, every Source must compile (as
@@ -57,13 +51,17 @@ func TestDocsManifestsServe(t *testing.T) {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		for _, b := range docsYAMLBlocks(t, name, string(data)) {
-			if !hasAPIVersion.MatchString(b.text) {
+		page, err := testdocs.YAMLBlocks(string(data))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		for _, b := range page {
+			if !b.Manifest() {
 				continue
 			}
 			blocks++
-			file := filepath.Join(dir, fmt.Sprintf("line-%03d.yaml", b.line))
-			if err := os.WriteFile(file, []byte(b.text), 0o600); err != nil {
+			file := filepath.Join(dir, fmt.Sprintf("line-%03d.yaml", b.Line))
+			if err := os.WriteFile(file, []byte(b.Text), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -151,40 +149,4 @@ func placeholderSecrets(in config.Inputs) []corev1.Secret {
 	}
 	slices.SortFunc(out, func(a, b corev1.Secret) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-// docsBlock is one fenced YAML block of a Markdown page.
-type docsBlock struct {
-	// line is the line of the opening fence, from 1.
-	line int
-	text string
-}
-
-// docsYAMLBlocks returns the ```yaml and ```yml blocks of a Markdown page, in order. A
-// fence may be indented (in a list); that indentation is removed from the block's
-// lines. It reads blocks as api/validation's TestDocsManifestsAreAccepted does.
-func docsYAMLBlocks(t *testing.T, name, page string) []docsBlock {
-	t.Helper()
-	var blocks []docsBlock
-	var open *docsBlock
-	var indent string
-	scanner := bufio.NewScanner(strings.NewReader(page))
-	for n := 1; scanner.Scan(); n++ {
-		line := scanner.Text()
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case open == nil && (trimmed == "```yaml" || trimmed == "```yml"):
-			open = &docsBlock{line: n}
-			indent = line[:strings.Index(line, "`")]
-		case open != nil && trimmed == "```":
-			blocks = append(blocks, *open)
-			open = nil
-		case open != nil:
-			open.text += strings.TrimPrefix(line, indent) + "\n"
-		}
-	}
-	if open != nil {
-		t.Errorf("%s: the yaml block at line %d is not closed", name, open.line)
-	}
-	return blocks
 }

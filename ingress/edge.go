@@ -86,26 +86,10 @@ func (s *Server) admit(
 }
 
 // finish is the one place where a request's side effects happen, all derived from its
-// outcome: the answer, then the event log (or, for an unknown endpoint, the pod's log),
-// the metrics and the stats. The answer is flushed before the rest, so that the sender
-// does not wait for what is written after it.
+// outcome: the event log (or, for an unknown endpoint, the pod's log), the metrics, the
+// stats, and the answer.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, o *Outcome) {
 	status, result, body, wait := o.answer(s.opts.RetryAfter)
-	if wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
-	}
-	if rej := o.Rejection; rej != nil && rej.Allow != "" {
-		w.Header().Set("Allow", rej.Allow)
-	}
-	data := append(appendResponse(make([]byte, 0, 128+24*len(body.EventIDs)+len(body.Error)), &body), '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(status)
-	_, _ = w.Write(data)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-
 	env := o.Env
 	switch rej := o.Rejection; {
 	case rej != nil && rej.Result == resultNotFound:
@@ -120,6 +104,19 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, o *Outcome) {
 	default:
 		s.publishedSideEffects(o, result)
 	}
+
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
+	}
+	if rej := o.Rejection; rej != nil && rej.Allow != "" {
+		w.Header().Set("Allow", rej.Allow)
+	}
+	data := append(appendResponse(make([]byte, 0, 128+24*len(body.EventIDs)+len(body.Error)), &body), '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+
 	// Metric labels name configured SourceEnvironments only: a request for any other
 	// path is counted under empty labels, so that no one can add series from outside.
 	labels := unknownEndpoint

@@ -31,8 +31,8 @@ import (
 // first. Only verified events with an idempotency key reach it.
 type settledEvents struct {
 	mu      sync.Mutex
-	entries map[settledKeyT]settledEvent
-	ring    []settledKeyT // keys in insertion order, oldest at next once full
+	entries map[settledID]settledEvent
+	ring    []settledID // keys in insertion order, oldest at next once full
 	next    int
 	max     int
 }
@@ -57,17 +57,17 @@ func newSettledEvents(max int) *settledEvents {
 	return &settledEvents{max: max}
 }
 
-// settledKeyT keys an entry: the first 128 bits of the event's de-duplication id, a
+// settledID keys an entry: the first 128 bits of the event's de-duplication id, a
 // SHA-256. Two events of one instance's entries share them with a probability below
 // 2^-90, and an entry is only ever answered for the snapshot it was made under.
-type settledKeyT [16]byte
+type settledID [16]byte
 
 // settledKey decodes a de-duplication id (jetstream.MsgID: SHA-256, unpadded
 // base64url) and keeps its first 16 bytes.
-func settledKey(dedupID string) (settledKeyT, bool) {
+func settledKey(dedupID string) (settledID, bool) {
 	var sum [32]byte
 	n, err := base64.RawURLEncoding.Decode(sum[:], []byte(dedupID))
-	return settledKeyT(sum[:16]), err == nil && n == len(sum)
+	return settledID(sum[:16]), err == nil && n == len(sum)
 }
 
 // lookup returns the settled event of dedupID, if it is remembered and its window has
@@ -120,12 +120,12 @@ func allStored(ev *Event) bool {
 	return len(ev.Actions) > 0
 }
 
-func (s *settledEvents) put(k settledKeyT, e settledEvent) {
+func (s *settledEvents) put(k settledID, e settledEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.entries == nil {
-		s.entries = make(map[settledKeyT]settledEvent, min(s.max, 1024))
-		s.ring = make([]settledKeyT, 0, s.max) // 16 bytes each, allocated once
+		s.entries = make(map[settledID]settledEvent, min(s.max, 1024))
+		s.ring = make([]settledID, 0, s.max) // 16 bytes each, allocated once
 	}
 	if _, ok := s.entries[k]; ok {
 		return // the first delivery's entry stays

@@ -110,6 +110,11 @@ func fromHexChar(c byte) (byte, bool) {
 	return 0, false
 }
 
+// strictBase64 is standard base64 that refuses an encoding whose unused bits are not
+// zero, so that one signature has one spelling: "…wJU=" and "…wJX=" would otherwise
+// decode to the same bytes.
+var strictBase64 = base64.StdEncoding.Strict()
+
 // decodeBase64 decodes s, which must be the padded standard base64 encoding
 // of exactly len(dst) <= 64 bytes, into dst. It never allocates.
 func decodeBase64(dst []byte, s string) bool {
@@ -119,7 +124,7 @@ func decodeBase64(dst []byte, s string) bool {
 	var src [88]byte // base64 of 64 bytes
 	var out [66]byte // base64.StdEncoding.DecodedLen(88)
 	n := copy(src[:], s)
-	m, err := base64.StdEncoding.Decode(out[:], src[:n])
+	m, err := strictBase64.Decode(out[:], src[:n])
 	if err != nil || m != len(dst) {
 		return false
 	}

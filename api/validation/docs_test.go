@@ -2,8 +2,6 @@ package validation
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,33 +12,21 @@ import (
 	"inlet.dev/inlet/internal/testdocs"
 )
 
-// docsSources holds the user docs, one page per Source type (docs/sources/README.md).
-const docsSources = "../../docs/sources"
-
 // TestDocsManifestsAreAccepted validates every manifest in the ```yaml blocks of
 // docs/sources/*.md, which users copy, as TestSamplesAreAccepted does for
 // config/samples. Each Source type must have its page, holding a Source of that type.
 func TestDocsManifestsAreAccepted(t *testing.T) {
 	v := validator(t)
-	pages, err := filepath.Glob(filepath.Join(docsSources, "*.md"))
-	if err != nil || len(pages) == 0 {
-		t.Fatalf("no pages in %s: %v", docsSources, err)
+	pages, err := testdocs.SourcePages("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
 	blocks, fragments, objects := 0, 0, 0
 	// sourceTypes counts, per page name, the Sources of that type the page holds.
 	sourceTypes := map[string]int{}
 	for _, page := range pages {
-		data, err := os.ReadFile(page)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "docs/sources/" + filepath.Base(page)
-		pageType := strings.TrimSuffix(filepath.Base(page), ".md")
-		page, err := testdocs.YAMLBlocks(string(data))
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		for i, b := range page {
+		name, pageType := page.Name, page.Base
+		for i, b := range page.Blocks {
 			origin := fmt.Sprintf("%s block %d (line %d)", name, i+1, b.Line)
 			if !b.Manifest() {
 				fragments++

@@ -19,9 +19,6 @@ import (
 	"inlet.dev/inlet/internal/testdocs"
 )
 
-// docsSources holds the user docs, one page per Source type (docs/sources/README.md).
-const docsSources = "../../docs/sources"
-
 // TestDocsManifestsServe loads the manifests of each page of docs/sources as inlet dev
 // does and builds them: every object must be accepted, every Source must compile (as
 // the operator checks it, also when no SourceEnvironment of the page uses it), and
@@ -30,32 +27,24 @@ const docsSources = "../../docs/sources"
 // as pages reuse names.
 func TestDocsManifestsServe(t *testing.T) {
 	v := validator(t)
-	pages, err := filepath.Glob(filepath.Join(docsSources, "*.md"))
-	if err != nil || len(pages) == 0 {
-		t.Fatalf("no pages in %s: %v", docsSources, err)
+	pages, err := testdocs.SourcePages("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
 	checked, blocks, environments, mappings := 0, 0, 0, 0
 	for _, page := range pages {
-		if filepath.Base(page) == "README.md" {
+		if page.Base == "README" {
 			continue // the index of the pages, with no manifest
 		}
 		checked++
-		name := "docs/sources/" + filepath.Base(page)
-		data, err := os.ReadFile(page)
-		if err != nil {
-			t.Fatal(err)
-		}
+		name := page.Name
 		// One file per block, named after the block's line, so that a problem's origin
 		// (.../handshakes.md/line-067.yaml#1) points into the page.
-		dir := filepath.Join(t.TempDir(), filepath.Base(page))
+		dir := filepath.Join(t.TempDir(), page.Base+".md")
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		page, err := testdocs.YAMLBlocks(string(data))
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		for _, b := range page {
+		for _, b := range page.Blocks {
 			if !b.Manifest() {
 				continue
 			}

@@ -5,6 +5,8 @@ package testdocs
 import (
 	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -55,4 +57,41 @@ func YAMLBlocks(page string) ([]Block, error) {
 		return blocks, fmt.Errorf("the yaml block at line %d is not closed", open.Line)
 	}
 	return blocks, nil
+}
+
+// Page is one Markdown page of a docs folder and its YAML blocks.
+type Page struct {
+	// Name is the page's path from the repository's root, e.g. "docs/sources/stripe.md".
+	Name string
+	// Base is its file name without ".md", e.g. "stripe".
+	Base string
+	// Blocks are its ```yaml blocks, in order.
+	Blocks []Block
+}
+
+// SourcePages reads the pages of docs/sources (root is the repository's root, relative
+// to the caller), one per Source type and the index. It fails when there are none, or a
+// page cannot be read or holds a block left open.
+func SourcePages(root string) ([]Page, error) {
+	files, err := filepath.Glob(filepath.Join(root, "docs", "sources", "*.md"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no pages in %s", filepath.Join(root, "docs", "sources"))
+	}
+	pages := make([]Page, 0, len(files))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		name := "docs/sources/" + filepath.Base(f)
+		blocks, err := YAMLBlocks(string(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		pages = append(pages, Page{Name: name, Base: strings.TrimSuffix(filepath.Base(f), ".md"), Blocks: blocks})
+	}
+	return pages, nil
 }

@@ -518,11 +518,13 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 		return median(xs)
 	}
 
+	at := func(n int, gw string) []loadResult { return results[fmt.Sprintf("%d/%s", n, gw)] }
+
 	fmt.Fprintf(out, "\ninlet vs a naive gateway vs an HTTP-only floor, %d interleaved rounds (medians; CPU µs per request: this process [gateway + load generator] + the nats-server process)\n\n", rounds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conns\tinlet/s\tnaive/s\tfloor/s\tinlet/naive\tinlet/floor\tinlet CPU\tnaive CPU\tfloor CPU\tinlet p99 ms\tnaive p99 ms\tfloor p99 ms\t")
 	for _, n := range connections {
-		in, nv, fl := results[fmt.Sprintf("%d/inlet", n)], results[fmt.Sprintf("%d/naive", n)], results[fmt.Sprintf("%d/floor", n)]
+		in, nv, fl := at(n, "inlet"), at(n, "naive"), at(n, "floor")
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f+%.0f\t%.0f+%.0f\t%.0f+%.0f\t%.2f\t%.2f\t%.2f\t\n", n,
 			of(in, rate), of(nv, rate), of(fl, rate), ratio(in, nv, rate), ratio(in, fl, rate),
 			of(in, cpu), of(in, natsCPU), of(nv, cpu), of(nv, natsCPU), of(fl, cpu), of(fl, natsCPU),
@@ -533,7 +535,7 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conns\tceiling/s\tceiling CPU\tinlet/ceiling\tnaive/ceiling\tceiling/naive\tceiling/floor\t")
 	for _, n := range connections {
-		in, nv, ce, fl := results[fmt.Sprintf("%d/inlet", n)], results[fmt.Sprintf("%d/naive", n)], results[fmt.Sprintf("%d/ceiling", n)], results[fmt.Sprintf("%d/floor", n)]
+		in, nv, ce, fl := at(n, "inlet"), at(n, "naive"), at(n, "ceiling"), at(n, "floor")
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f+%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", n, of(ce, rate), of(ce, cpu), of(ce, natsCPU),
 			ratio(in, ce, rate), ratio(nv, ce, rate), ratio(ce, nv, rate), ratio(ce, fl, rate))
 	}
@@ -542,7 +544,7 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conns\tnew\treplay\treplay/new\tnew above floor\treplay above floor\treplay/new above floor\t")
 	for _, n := range connections {
-		in, rp, fl := results[fmt.Sprintf("%d/inlet", n)], results[fmt.Sprintf("%d/replay", n)], results[fmt.Sprintf("%d/floor", n)]
+		in, rp, fl := at(n, "inlet"), at(n, "replay"), at(n, "floor")
 		total := func(r loadResult) float64 { return r.cpuPerRequest() + r.natsPerRequest() }
 		newAbove, replayAbove := above(in, fl), above(rp, fl)
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.0f\t%.0f\t%.2f\t\n", n, of(in, total), of(rp, total), ratio(rp, in, total),
@@ -562,7 +564,6 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 		}
 		fmt.Fprintf(tw, "%s\t%.2f\t%s\n", name, measured, verdict)
 	}
-	at := func(n int, gw string) []loadResult { return results[fmt.Sprintf("%d/%s", n, gw)] }
 	if slices.Contains(connections, 64) {
 		r := ratio(at(64, "inlet"), at(64, "naive"), rate)
 		target("inlet/naive at 64 connections >= 1.30", r, r >= 1.3)

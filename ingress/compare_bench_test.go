@@ -1,7 +1,6 @@
 package ingress_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -16,9 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -33,14 +30,13 @@ import (
 	"inlet.dev/inlet/ingress/config"
 	"inlet.dev/inlet/ingress/jetstream"
 	"inlet.dev/inlet/ingress/jetstream/natstest"
-	"inlet.dev/inlet/ingress/sign"
-	"inlet.dev/inlet/internal/testevents"
 )
 
 // BenchmarkCompare is the side-by-side comparison docs/benchmarks.md records: inlet,
 // a naive gateway, an HTTP-only floor and a publish-only ceiling, in one process,
-// against one nats-server process, driven by one load generator (concurrent HTTP
-// clients over keep-alive connections) with the same signed 1.5 KB Stripe events, at
+// against one nats-server process, driven by one load generator in a process of its
+// own (concurrent HTTP clients over keep-alive connections; loader_bench_test.go)
+// with the same signed 1.5 KB Stripe events, at
 // 1, 8 and 64 connections, the gateways' runs interleaved round after round so that
 // the machine's drift touches all of them alike.
 //
@@ -50,7 +46,7 @@ import (
 //     into a map, three CEL programs (the same when, recipients and data inlet
 //     evaluates), json.Marshal the action and a synchronous JetStream publish with
 //     a message id, then 200. No event log, no metrics.
-//   - floor: read the body, answer 202: the HTTP server and load generator alone.
+//   - floor: read the body, answer 202: the HTTP server alone.
 //   - ceiling: read the body, publish one message with a message id, wait for
 //     JetStream's ack, answer 200: what every gateway that answers after the ack
 //     must do, and nothing else, so the most any of them can reach here.
@@ -59,10 +55,10 @@ import (
 //     replayEvents distinct events, each sent as often as the run needs.
 //
 // Each sub-benchmark reports events/s, CPU µs per request of this process (the
-// gateway and the load generator: the floor's figure is mostly the load
-// generator's), of the NATS process, and p50/p99 latency. At the end it prints one
-// table: the medians over the rounds, and inlet/naive and inlet/floor as the
-// medians of each round's ratios. INLET_BENCH_ROUNDS sets the rounds (default 3).
+// gateway: the floor's figure is the HTTP server's), of the NATS process and of the
+// load generator's, and p50/p99 latency. At the end it prints tables of the medians
+// over the rounds, the ratios being the medians of each round's ratios, and the
+// targets. INLET_BENCH_ROUNDS sets the rounds (default 3).
 func BenchmarkCompare(b *testing.B) {
 	ingress.TuneRuntime()
 	rounds := 3
@@ -95,6 +91,7 @@ func BenchmarkCompare(b *testing.B) {
 // comparison holds the nats-server process and the gateways under test.
 type comparison struct {
 	nats     *natstest.ProcessCluster
+	loader   *loader
 	gateways []gateway
 	ids      atomic.Int64
 	prefix   string
@@ -119,7 +116,7 @@ func newComparison(b *testing.B) *comparison {
 	cl := natstest.StartProcessCluster(b, 1)
 	// Ids shaped like Stripe's (evt_1QxB2c...): letters and digits, no long run of
 	// digits, which would send the body down the decoder's exact-integer path.
-	c := &comparison{nats: cl, prefix: "evt_" + strconv.FormatInt(time.Now().UnixNano(), 36) + "x"}
+	c := &comparison{nats: cl, loader: startLoader(b), prefix: "evt_" + strconv.FormatInt(time.Now().UnixNano(), 36) + "x"}
 	client := connectWithStreams(b, cl.URL(), "bench-inlet", jetstream.WithBulkConnection()) // as inlet-ingress connects
 	in := fixture("stripe", v1alpha1.SourceSpec{Type: v1alpha1.SourceTypeStripe}, compareSecret, benchMapping())
 	srv := ingress.NewServer(ingress.Options{Publisher: client, Logger: logr.Discard()})
@@ -161,29 +158,13 @@ func serveBench(b *testing.B, h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-type signedRequest struct {
-	body   []byte
-	header string
-}
-
-// events signs n new events up front, so that signing costs the timed part nothing.
-func (c *comparison) events(n int) []signedRequest {
-	reqs := make([]signedRequest, n)
-	now := time.Now()
-	for i := range reqs {
-		id := c.prefix + strconv.FormatInt(c.ids.Add(1), 36)
-		body := fmt.Appendf(nil, testevents.Stripe, id)
-		reqs[i] = signedRequest{body, sign.Stripe(compareSecret, now, body)}
-	}
-	return reqs
-}
-
 // loadResult is one timed run of the load generator.
 type loadResult struct {
 	requests  int
 	elapsed   time.Duration
-	cpu       time.Duration // this process: gateway and load generator
+	cpu       time.Duration // this process: the gateway
 	natsCPU   time.Duration // the nats-server process
+	loaderCPU time.Duration // the load generator's process
 	p50, p99  time.Duration
 	perSecond float64
 }
@@ -196,33 +177,31 @@ func (r loadResult) natsPerRequest() float64 {
 	return float64(r.natsCPU.Microseconds()) / float64(max(1, r.requests))
 }
 
+func (r loadResult) loaderPerRequest() float64 {
+	return float64(r.loaderCPU.Microseconds()) / float64(max(1, r.requests))
+}
+
 func (r loadResult) report(b *testing.B) {
 	b.ReportMetric(r.perSecond, "events/s")
 	b.ReportMetric(r.cpuPerRequest(), "cpu-µs/req")
 	b.ReportMetric(r.natsPerRequest(), "nats-cpu-µs/req")
+	b.ReportMetric(r.loaderPerRequest(), "loader-cpu-µs/req")
 	b.ReportMetric(float64(r.p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(r.p99.Microseconds())/1000, "p99-ms")
 }
 
-// run sends b.N requests to gw over conns keep-alive connections and measures them.
-// A replay first sends its events once, untimed, so that every timed one is a
-// duplicate.
+// run has the loader send b.N requests to gw over conns keep-alive connections, and
+// measures them. A replay first sends its events once, untimed, so that every timed
+// one is a duplicate.
 func (c *comparison) run(b *testing.B, gw gateway, conns int) loadResult {
 	b.StopTimer()
-	reqs := c.events(b.N)
-	transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport}
+	cmd := loadCommand{URL: gw.url, Status: gw.status, Conns: conns, N: b.N, Prefix: c.prefix, First: c.ids.Load()}
 	if gw.replay {
-		// Store the events once, then send them again: at most replayEvents distinct
-		// events, each as often as b.N needs.
-		stored := reqs[:min(len(reqs), replayEvents)]
-		if _, err := load(client, gw, conns, stored); err != nil {
-			b.Fatal(err)
-		}
-		for i := len(stored); i < len(reqs); i++ {
-			reqs[i] = stored[i%len(stored)]
-		}
+		cmd.Replay = min(b.N, replayEvents)
+	}
+	c.ids.Add(int64(max(cmd.N, cmd.Replay)))
+	if err := c.loader.prepare(cmd); err != nil {
+		b.Fatal(err)
 	}
 	natsBefore, err := c.nats.CPUTime(0)
 	if err != nil {
@@ -230,79 +209,17 @@ func (c *comparison) run(b *testing.B, gw gateway, conns int) loadResult {
 	}
 	cpuBefore := processCPU()
 	b.StartTimer()
-	start := time.Now()
-	latencies, err := load(client, gw, conns, reqs)
-	elapsed := time.Since(start)
+	rep, err := c.loader.send()
 	b.StopTimer()
 	cpu := processCPU() - cpuBefore
 	natsAfter, _ := c.nats.CPUTime(0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	slices.Sort(latencies)
-	pct := func(p float64) time.Duration { return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))] }
 	return loadResult{
-		requests: b.N, elapsed: elapsed, cpu: cpu, natsCPU: natsAfter - natsBefore,
-		p50: pct(0.50), p99: pct(0.99), perSecond: float64(b.N) / elapsed.Seconds(),
+		requests: b.N, elapsed: rep.Elapsed, cpu: cpu, natsCPU: natsAfter - natsBefore, loaderCPU: rep.CPU,
+		p50: rep.P50, p99: rep.P99, perSecond: float64(b.N) / rep.Elapsed.Seconds(),
 	}
-}
-
-// load posts every request on conns workers, one connection each, and returns each
-// request's latency.
-func load(client *http.Client, gw gateway, conns int, reqs []signedRequest) ([]time.Duration, error) {
-	latencies := make([]time.Duration, len(reqs))
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
-	for range conns {
-		wg.Go(func() {
-			for failed.Load() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(reqs) {
-					return
-				}
-				start := time.Now()
-				if err := post(client, gw, reqs[i]); err != nil {
-					failed.Store(&err)
-					return
-				}
-				latencies[i] = time.Since(start)
-			}
-		})
-	}
-	wg.Wait()
-	if err := failed.Load(); err != nil {
-		return nil, *err
-	}
-	return latencies, nil
-}
-
-func post(client *http.Client, gw gateway, r signedRequest) error {
-	req, err := http.NewRequest(http.MethodPost, gw.url, bytes.NewReader(r.body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Stripe-Signature", r.header)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != gw.status {
-		return fmt.Errorf("%s: status %d, want %d", gw.name, resp.StatusCode, gw.status)
-	}
-	return nil
-}
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // naiveGateway is the straightforward webhook gateway inlet is compared with.
@@ -558,7 +475,7 @@ func printComparison(out io.Writer, connections []int, rounds int, results map[s
 		return true
 	}
 
-	fmt.Fprintf(out, "\ninlet vs a naive gateway vs an HTTP-only floor, %d interleaved rounds (medians; CPU µs per request: this process [gateway + load generator] + the nats-server process)\n\n", rounds)
+	fmt.Fprintf(out, "\ninlet vs a naive gateway vs an HTTP-only floor, %d interleaved rounds (medians; CPU µs per request: the gateway's process + the nats-server process; the load generator's is not counted)\n\n", rounds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conns\tinlet/s\tnaive/s\tfloor/s\tinlet/naive\tinlet/floor\tinlet CPU\tnaive CPU\tfloor CPU\tinlet p99 ms\tnaive p99 ms\tfloor p99 ms\t")
 	for _, n := range connections {

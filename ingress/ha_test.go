@@ -27,6 +27,8 @@ import (
 func TestMain(m *testing.M) {
 	// The NATS cluster tests start this binary again as nats-server processes.
 	natstest.ServeIfChild()
+	// BenchmarkCompare starts it again as its load generator.
+	serveLoadIfChild()
 	os.Exit(m.Run())
 }
 

@@ -96,8 +96,8 @@ func BenchmarkMemory(b *testing.B) {
 			for time.Now().Before(deadline) && failed.Load() == nil {
 				i := n.Add(1)
 				body := fmt.Appendf(nil, testevents.Stripe, prefix+strconv.FormatInt(i, 36))
-				gw := gateway{name: "inlet", url: fmt.Sprintf("%s/e/default/stripe%d-test", url, i%10), status: http.StatusOK}
-				if err := post(httpClient, gw, signedRequest{body, sign.Stripe(compareSecret, time.Now(), body)}); err != nil {
+				to := loadCommand{URL: fmt.Sprintf("%s/e/default/stripe%d-test", url, i%10), Status: http.StatusOK}
+				if err := post(httpClient, to, signedRequest{body, sign.Stripe(compareSecret, time.Now(), body)}); err != nil {
 					failed.Store(&err)
 				}
 			}

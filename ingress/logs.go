@@ -109,34 +109,44 @@ func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.
 	return w
 }
 
-// logLinger is how long the log writer waits for more records once it has one: the
-// records of requests that arrive meanwhile go in the same write to NATS, so that a
-// lightly loaded ingress does not wake NATS for every event's record.
-const logLinger = 2 * time.Millisecond
+// logLinger is how long the log writer waits for more records once it has fewer than
+// logBatchMax: the records of requests that arrive meanwhile go in the same write to
+// NATS, so that neither the ingress nor NATS wakes for every event's record. The
+// writer sleeps rather than waking for each record as it arrives: at one connection
+// that saves 8% of the ingress's CPU per request and as much of NATS's
+// (BenchmarkCompare: 20 ms asleep against 2 ms waking for each record). It is short
+// enough that logQueue does not fill meanwhile at the
+// rates this machine reaches (some 15,000 events a second: 300 requests).
+const logLinger = 20 * time.Millisecond
+
+// logBatchMax bounds the records of one write to NATS.
+const logBatchMax = 256
 
 func (w *logWriter) run() {
 	defer close(w.done)
 	var batch []jetstream.Message
-	linger := time.NewTimer(logLinger)
-	linger.Stop()
-	for build := range w.queue {
-		batch = append(batch[:0], build()...)
-		// Take whatever else arrives within logLinger, up to a bound, into the same
-		// write.
-		linger.Reset(logLinger)
-	more:
-		for len(batch) < 256 {
+	// take moves what is queued into batch, without waiting, up to logBatchMax; it
+	// reports false once the queue is closed and empty.
+	take := func() bool {
+		for len(batch) < logBatchMax {
 			select {
 			case next, ok := <-w.queue:
 				if !ok {
-					break more
+					return false
 				}
 				batch = append(batch, next()...)
-			case <-linger.C:
-				break more
+			default:
+				return true
 			}
 		}
-		linger.Stop()
+		return true
+	}
+	for build := range w.queue {
+		batch = append(batch[:0], build()...)
+		if take() && len(batch) < logBatchMax {
+			time.Sleep(logLinger)
+			take()
+		}
 		if err := w.publish(batch); err != nil {
 			w.metrics.logDropped.Add(float64(len(batch)))
 			w.log.V(1).Info("event log records not stored", "records", len(batch), "error", err.Error())

@@ -79,6 +79,8 @@ type logWriter struct {
 	log     logr.Logger
 	metrics *metrics
 	queue   chan logBatch
+	// wake cuts the writer's linger short once logWakeAt requests wait.
+	wake chan struct{}
 	done    chan struct{}
 	once    sync.Once
 	// closing is set once close has begun: what is left is written with acks.
@@ -100,7 +102,8 @@ const logQueue = 1024
 const defaultMaxRecord = 1 << 20
 
 func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.Limit, now time.Time) *logWriter {
-	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, logQueue), done: make(chan struct{}),
+	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, logQueue), wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
 		maxRecord: defaultMaxRecord, refusedLimit: refused, unknown: ratelimit.NewBucket(refused, now)}
 	if c, ok := pub.(interface{ Conn() *nats.Conn }); ok && c.Conn() != nil && c.Conn().MaxPayload() > 0 {
 		w.maxRecord = int(c.Conn().MaxPayload())
@@ -110,14 +113,19 @@ func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.
 }
 
 // logLinger is how long the log writer waits for more records once it has fewer than
-// logBatchMax: the records of requests that arrive meanwhile go in the same write to
-// NATS, so that neither the ingress nor NATS wakes for every event's record. The
-// writer sleeps rather than waking for each record as it arrives: at one connection
-// that saves 8% of the ingress's CPU per request and as much of NATS's
-// (BenchmarkCompare: 20 ms asleep against 2 ms waking for each record). It is short
-// enough that logQueue does not fill meanwhile at the
-// rates this machine reaches (some 15,000 events a second: 300 requests).
+// logBatchMax, unless logWakeAt requests wait before then: the records of requests
+// that arrive meanwhile go in the same write to NATS, so that neither the ingress nor
+// NATS wakes for every event's record. The writer sleeps rather than waking for each
+// record as it arrives: at one connection that saves 8% of the ingress's CPU per
+// request and as much of NATS's (BenchmarkCompare: 20 ms asleep against 2 ms waking
+// for each record).
 const logLinger = 20 * time.Millisecond
+
+// logWakeAt is how many waiting requests wake the writer before logLinger has passed.
+// A waiting request holds its outcome (body, payload, actions), so under load the
+// writer must not sleep its whole linger: 20 ms at 64 connections took an ingress with
+// 100 mappings from 58–59 to 63–65 MiB (BenchmarkIngressProcessMemory).
+const logWakeAt = 64
 
 // logBatchMax bounds the records of one write to NATS.
 const logBatchMax = 256
@@ -141,10 +149,17 @@ func (w *logWriter) run() {
 		}
 		return true
 	}
+	linger := time.NewTimer(logLinger)
+	linger.Stop()
 	for build := range w.queue {
 		batch = append(batch[:0], build()...)
 		if take() && len(batch) < logBatchMax {
-			time.Sleep(logLinger)
+			linger.Reset(logLinger)
+			select {
+			case <-linger.C:
+			case <-w.wake:
+				linger.Stop()
+			}
 			take()
 		}
 		if err := w.publish(batch); err != nil {
@@ -181,6 +196,12 @@ func (w *logWriter) enqueue(build logBatch) {
 	defer func() { _ = recover() }() // enqueue after close: the server is stopping
 	select {
 	case w.queue <- build:
+		if len(w.queue) >= logWakeAt {
+			select {
+			case w.wake <- struct{}{}:
+			default: // the writer has been woken already
+			}
+		}
 	default:
 		w.metrics.logDropped.Inc()
 	}
@@ -191,6 +212,10 @@ func (w *logWriter) close(ctx context.Context) {
 	w.once.Do(func() {
 		w.closing.Store(true)
 		close(w.queue)
+		select {
+		case w.wake <- struct{}{}: // no need to linger: nothing more comes
+		default:
+		}
 	})
 	select {
 	case <-w.done:

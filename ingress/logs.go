@@ -81,8 +81,8 @@ type logWriter struct {
 	queue   chan logBatch
 	// wake cuts the writer's linger short once logWakeAt requests wait.
 	wake chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	done chan struct{}
+	once sync.Once
 	// closing is set once close has begun: what is left is written with acks.
 	closing atomic.Bool
 	// maxRecord is the largest record that fits in one NATS message.
@@ -103,7 +103,7 @@ const defaultMaxRecord = 1 << 20
 
 func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.Limit, now time.Time) *logWriter {
 	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, logQueue), wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		done:      make(chan struct{}),
 		maxRecord: defaultMaxRecord, refusedLimit: refused, unknown: ratelimit.NewBucket(refused, now)}
 	if c, ok := pub.(interface{ Conn() *nats.Conn }); ok && c.Conn() != nil && c.Conn().MaxPayload() > 0 {
 		w.maxRecord = int(c.Conn().MaxPayload())

@@ -79,10 +79,12 @@ type logWriter struct {
 	log     logr.Logger
 	metrics *metrics
 	queue   chan logBatch
-	// wake cuts the writer's linger short once logWakeAt requests wait.
-	wake chan struct{}
-	done chan struct{}
-	once sync.Once
+	// linger is how long the writer waits for more records; wake cuts it short once
+	// logWakeAt requests wait.
+	linger time.Duration
+	wake   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 	// closing is set once close has begun: what is left is written with acks.
 	closing atomic.Bool
 	// maxRecord is the largest record that fits in one NATS message.
@@ -101,10 +103,14 @@ const logQueue = 1024
 // defaultMaxRecord is NATS's default max_payload, for publishers that do not say.
 const defaultMaxRecord = 1 << 20
 
-func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.Limit, now time.Time) *logWriter {
-	w := &logWriter{pub: pub, log: log, metrics: m, queue: make(chan logBatch, logQueue), wake: make(chan struct{}, 1),
-		done:      make(chan struct{}),
-		maxRecord: defaultMaxRecord, refusedLimit: refused, unknown: ratelimit.NewBucket(refused, now)}
+// newLogWriter starts a log writer that lingers up to linger (logLinger but in tests)
+// for more records.
+func newLogWriter(pub Publisher, log logr.Logger, m *metrics, refused ratelimit.Limit, now time.Time, linger time.Duration) *logWriter {
+	w := &logWriter{
+		pub: pub, log: log, metrics: m,
+		queue: make(chan logBatch, logQueue), linger: linger, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		maxRecord: defaultMaxRecord, refusedLimit: refused, unknown: ratelimit.NewBucket(refused, now),
+	}
 	if c, ok := pub.(interface{ Conn() *nats.Conn }); ok && c.Conn() != nil && c.Conn().MaxPayload() > 0 {
 		w.maxRecord = int(c.Conn().MaxPayload())
 	}
@@ -149,12 +155,12 @@ func (w *logWriter) run() {
 		}
 		return true
 	}
-	linger := time.NewTimer(logLinger)
+	linger := time.NewTimer(w.linger)
 	linger.Stop()
 	for build := range w.queue {
 		batch = append(batch[:0], build()...)
 		if take() && len(batch) < logBatchMax {
-			linger.Reset(logLinger)
+			linger.Reset(w.linger)
 			select {
 			case <-linger.C:
 			case <-w.wake:

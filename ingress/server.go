@@ -164,7 +164,7 @@ func NewServer(opts Options) *Server {
 		stats:    stats.NewBook(opts.Now()),
 		gatherer: gatherer,
 	}
-	s.logs = newLogWriter(opts.Publisher, s.log, s.metrics, opts.RefusedLogLimit, opts.Now())
+	s.logs = newLogWriter(opts.Publisher, s.log, s.metrics, opts.RefusedLogLimit, opts.Now(), logLinger)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/e/{namespace}/{name}", s.handleEvent)
 	s.mux.HandleFunc("/e/{namespace}/{name}/{token}", s.handleEvent)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -99,31 +98,15 @@ func benchFullPath(b *testing.B, transport string) {
 	url := "http://" + ln.Addr().String() + "/e/default/stripe-test"
 
 	// Sign every request up front, so the load generator costs little of the 2 cores.
-	type signed struct {
-		body   []byte
-		header string
-	}
-	reqs := make([]signed, b.N)
+	reqs := make([]signedRequest, b.N)
 	now := time.Now()
 	for i := range reqs {
 		body := fmt.Appendf(nil, testevents.Stripe, "evt_"+transport+strconv.FormatInt(now.UnixNano(), 36)+"x"+strconv.FormatInt(int64(i), 36))
-		reqs[i] = signed{body, sign.Stripe("whsec_bench", now, body)}
+		reqs[i] = signedRequest{body, sign.Stripe("whsec_bench", now, body)}
 	}
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency, MaxConnsPerHost: benchConcurrency}}
 	latencies := runConcurrently(b, func(i int) error {
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(reqs[i].body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Stripe-Signature", reqs[i].header)
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
+		return post(httpClient, loadCommand{URL: url, Status: http.StatusOK}, reqs[i])
 	})
 	reportLatencies(b, latencies)
 }

@@ -229,14 +229,20 @@ type naiveGateway struct {
 	eventType, subject, mapping string
 }
 
-// connectJetStream connects to the NATS at url as name, with nats.go's defaults, as a
+// connectNATS connects to the NATS at url as name, with nats.go's defaults, as a
 // gateway written without inlet would, until the benchmark ends.
-func connectJetStream(b *testing.B, url, name string) natsjs.JetStream {
+func connectNATS(b *testing.B, url, name string) *nats.Conn {
 	nc, err := nats.Connect(url, nats.Name(name))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(nc.Close)
+	return nc
+}
+
+// connectJetStream is connectNATS's connection as nats.go's JetStream client.
+func connectJetStream(b *testing.B, url, name string) natsjs.JetStream {
+	nc := connectNATS(b, url, name)
 	js, err := natsjs.New(nc)
 	if err != nil {
 		b.Fatal(err)
@@ -283,12 +289,7 @@ type ceilingGateway struct {
 }
 
 func newCeilingGateway(b *testing.B, url string) *ceilingGateway {
-	nc, err := nats.Connect(url, nats.Name("bench-ceiling"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	return &ceilingGateway{nc: nc, subject: jetstream.ActionSubject("production", "ceiling")}
+	return &ceilingGateway{nc: connectNATS(b, url, "bench-ceiling"), subject: jetstream.ActionSubject("production", "ceiling")}
 }
 
 // pubAck is what a JetStream ack says that a gateway must read: stored, or why not.

@@ -76,18 +76,21 @@ func serveLoadIfChild() {
 
 // runLoad prepares cmd's events, reports ready, waits for "go" on in and sends them.
 func runLoad(cmd loadCommand, in *bufio.Scanner) loadReport {
-	reqs := signedEvents(cmd.Prefix, cmd.First, max(cmd.N, cmd.Replay))[:cmd.N]
 	transport := &http.Transport{MaxIdleConnsPerHost: cmd.Conns, MaxConnsPerHost: cmd.Conns, DisableCompression: true}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
+	var reqs []signedRequest
 	if cmd.Replay > 0 {
 		stored := signedEvents(cmd.Prefix, cmd.First, cmd.Replay)
 		if _, err := load(client, cmd, stored); err != nil {
 			return loadReport{Error: err.Error()}
 		}
+		reqs = make([]signedRequest, cmd.N)
 		for i := range reqs {
 			reqs[i] = stored[i%len(stored)]
 		}
+	} else {
+		reqs = signedEvents(cmd.Prefix, cmd.First, cmd.N)
 	}
 	ready, _ := json.Marshal(loadReport{Ready: true})
 	if _, err := os.Stdout.Write(append(ready, '\n')); err != nil {

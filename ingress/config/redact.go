@@ -124,12 +124,12 @@ func (r *Redaction) form(body []byte) []byte {
 // configured secret, or when its name says it may carry credentials (whatever the
 // configuration, so also for a nil Redaction); else its values joined by ", ".
 func (r *Redaction) HeaderValue(lowerName string, values []string) string {
-	value := strings.Join(values, ", ")
 	for _, part := range sensitiveHeaderParts {
 		if strings.Contains(lowerName, part) {
 			return Redacted
 		}
 	}
+	value := strings.Join(values, ", ")
 	if r == nil {
 		return value
 	}
